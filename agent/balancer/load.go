@@ -1,0 +1,79 @@
+package balancer
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultDecay is the time constant of the latency EWMA: an observation's
+// weight falls to 1/e after this long.
+const DefaultDecay = 10 * time.Second
+
+// Load is the live load of one endpoint: requests in flight and a
+// peak-sensitive, time-decayed latency average (the "peak EWMA" of Finagle
+// and Linkerd). The proxy updates it; pickers read it. The zero value is
+// ready to use with DefaultDecay.
+type Load struct {
+	inflight atomic.Int64
+
+	mu    sync.Mutex
+	ewma  float64 // nanoseconds
+	stamp time.Time
+	decay time.Duration
+}
+
+// NewLoad returns a Load whose EWMA decays with the given time constant.
+func NewLoad(decay time.Duration) *Load { return &Load{decay: decay} }
+
+// Begin records that a request to the endpoint started.
+func (l *Load) Begin() { l.inflight.Add(1) }
+
+// End records that a request finished after rtt, observed at now.
+func (l *Load) End(rtt time.Duration, now time.Time) {
+	l.inflight.Add(-1)
+	l.mu.Lock()
+	l.observeLocked(float64(rtt), now)
+	l.mu.Unlock()
+}
+
+// InFlight is the number of requests currently in flight.
+func (l *Load) InFlight() int64 { return l.inflight.Load() }
+
+// EWMA returns the latency average decayed to now. It is zero until the
+// first request completes.
+func (l *Load) EWMA(now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.observeLocked(0, now)
+	return time.Duration(l.ewma)
+}
+
+// observeLocked folds one sample into the average. A sample above the current
+// average replaces it at once (peak sensitivity); smaller samples pull it down
+// with a weight that grows with the time since the last sample.
+func (l *Load) observeLocked(sample float64, now time.Time) {
+	if l.stamp.IsZero() {
+		l.stamp = now
+		if sample > 0 {
+			l.ewma = sample
+		}
+		return
+	}
+	elapsed := now.Sub(l.stamp)
+	if elapsed < 0 {
+		elapsed = 0
+	}
+	l.stamp = now
+	if sample > l.ewma {
+		l.ewma = sample
+		return
+	}
+	decay := l.decay
+	if decay <= 0 {
+		decay = DefaultDecay
+	}
+	w := math.Exp(-float64(elapsed) / float64(decay))
+	l.ewma = l.ewma*w + sample*(1-w)
+}
