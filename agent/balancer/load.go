@@ -18,10 +18,11 @@ const DefaultDecay = 10 * time.Second
 type Load struct {
 	inflight atomic.Int64
 
-	mu    sync.Mutex
-	ewma  float64 // nanoseconds
-	stamp time.Time
-	decay time.Duration
+	mu      sync.Mutex
+	ewma    float64 // nanoseconds
+	sampled bool    // a request has completed
+	stamp   time.Time
+	decay   time.Duration
 }
 
 // NewLoad returns a Load whose EWMA decays with the given time constant.
@@ -30,11 +31,13 @@ func NewLoad(decay time.Duration) *Load { return &Load{decay: decay} }
 // Begin records that a request to the endpoint started.
 func (l *Load) Begin() { l.inflight.Add(1) }
 
-// End records that a request finished after rtt, observed at now.
+// End records that a request finished after rtt, observed at now. A
+// negative rtt counts as zero.
 func (l *Load) End(rtt time.Duration, now time.Time) {
 	l.inflight.Add(-1)
 	l.mu.Lock()
-	l.observeLocked(float64(rtt), now)
+	l.sampled = true
+	l.observeLocked(float64(max(rtt, 0)), now)
 	l.mu.Unlock()
 }
 
@@ -42,17 +45,25 @@ func (l *Load) End(rtt time.Duration, now time.Time) {
 func (l *Load) InFlight() int64 { return l.inflight.Load() }
 
 // EWMA returns the latency average decayed to now. It is zero until the
-// first request completes.
+// first request completes and at least one nanosecond afterwards, so a
+// long-idle endpoint still reads as measured (and cheap), never as unknown.
 func (l *Load) EWMA(now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.observeLocked(0, now)
-	return time.Duration(l.ewma)
+	if !l.sampled {
+		return 0
+	}
+	return max(time.Duration(l.ewma), 1)
 }
 
 // observeLocked folds one sample into the average. A sample above the current
 // average replaces it at once (peak sensitivity); smaller samples pull it down
-// with a weight that grows with the time since the last sample.
+// with a weight that grows with the time since the last sample. Reads fold in
+// a zero sample, so the average of an idle endpoint decays towards zero and
+// the endpoint is tried again. A now earlier than the last observation, as
+// when concurrent callers read the clock in one order and lock in the other,
+// counts as no time passing and never moves the stamp back.
 func (l *Load) observeLocked(sample float64, now time.Time) {
 	if l.stamp.IsZero() {
 		l.stamp = now
@@ -64,8 +75,9 @@ func (l *Load) observeLocked(sample float64, now time.Time) {
 	elapsed := now.Sub(l.stamp)
 	if elapsed < 0 {
 		elapsed = 0
+	} else {
+		l.stamp = now
 	}
-	l.stamp = now
 	if sample > l.ewma {
 		l.ewma = sample
 		return
