@@ -1,0 +1,83 @@
+package metrics
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+)
+
+// Upstream holds the metrics of one upstream. It is safe for concurrent use.
+type Upstream struct {
+	m          *Metrics
+	name       string
+	duration   prometheus.Observer
+	noEndpoint prometheus.Counter
+
+	mu        sync.Mutex
+	endpoints map[string]*Endpoint
+	strategy  string
+}
+
+func newUpstream(m *Metrics, name string) *Upstream {
+	return &Upstream{
+		m:          m,
+		name:       name,
+		duration:   m.duration.WithLabelValues(name),
+		noEndpoint: m.requests.WithLabelValues(name, NoEndpoint, codes.Unavailable.String()),
+		endpoints:  map[string]*Endpoint{},
+	}
+}
+
+// Endpoint returns the metrics of the endpoint at addr, creating its label
+// children on first use. Later calls with the same addr return the same
+// value until Forget(addr).
+func (u *Upstream) Endpoint(addr string) *Endpoint {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if e, ok := u.endpoints[addr]; ok {
+		return e
+	}
+	e := newEndpoint(u, addr)
+	u.endpoints[addr] = e
+	return e
+}
+
+// Forget deletes every series of the endpoint at addr, so a removed
+// endpoint stops being exported. An *Endpoint still held for addr keeps
+// working but its updates are no longer exported.
+func (u *Upstream) Forget(addr string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if e, ok := u.endpoints[addr]; ok {
+		e.forget()
+		delete(u.endpoints, addr)
+	}
+	labels := prometheus.Labels{labelUpstream: u.name, labelEndpoint: addr}
+	u.m.requests.DeletePartialMatch(labels)
+	u.m.inFlight.DeletePartialMatch(labels)
+	u.m.ejections.DeletePartialMatch(labels)
+}
+
+// SetStrategy records name as the upstream's strategy and deletes the
+// series of the previous one.
+func (u *Upstream) SetStrategy(name string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.strategy != "" && u.strategy != name {
+		u.m.strategy.DeleteLabelValues(u.name, u.strategy)
+	}
+	u.strategy = name
+	u.m.strategy.WithLabelValues(u.name, name).Set(1)
+}
+
+// SetEndpoints records that n endpoints are in state, one of StateReady,
+// StateConnecting, StateEjected or StateDraining.
+func (u *Upstream) SetEndpoints(state string, n int) {
+	u.m.endpoints.WithLabelValues(u.name, state).Set(float64(n))
+}
+
+// NoEndpoint counts a request that failed because no endpoint was usable.
+func (u *Upstream) NoEndpoint() {
+	u.noEndpoint.Inc()
+}
