@@ -1,0 +1,61 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+)
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{
+		ErrorLog: zap.NewStdLog(s.log),
+	}))
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.Debug != nil {
+		mux.HandleFunc("GET /debug/endpoints", s.debugEndpoints)
+	}
+	return mux
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	writeText(w, http.StatusOK, "ok")
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if s.cfg.Ready == nil {
+		writeText(w, http.StatusOK, "ok")
+		return
+	}
+	if err := s.cfg.Ready(); err != nil {
+		writeText(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeText(w, http.StatusOK, "ok")
+}
+
+// debugEndpoints encodes into a buffer first so an encoding error can still
+// become a 500 rather than a truncated 200.
+func (s *Server) debugEndpoints(w http.ResponseWriter, _ *http.Request) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s.cfg.Debug()); err != nil {
+		s.log.Error("encoding /debug/endpoints", zap.Error(err))
+		writeText(w, http.StatusInternalServerError, "encoding debug state: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(buf.Bytes())
+}
+
+func writeText(w http.ResponseWriter, code int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(body))
+}

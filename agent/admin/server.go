@@ -1,0 +1,110 @@
+// Package admin serves the agent's operational HTTP endpoints:
+//
+//	/metrics          Prometheus metrics
+//	/healthz          200 "ok" while the process serves
+//	/readyz           200 "ok" when ready, 503 with the reason otherwise
+//	/debug/endpoints  the agent's view of its endpoints, as indented JSON
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// readHeaderTimeout bounds how long a client may take to send its headers.
+const readHeaderTimeout = 10 * time.Second
+
+// Config describes an admin server.
+type Config struct {
+	// Addr is the host:port to listen on; port 0 picks a free port.
+	Addr string
+	// Gatherer is what /metrics exposes; nil means prometheus.DefaultGatherer.
+	Gatherer prometheus.Gatherer
+	// Ready reports whether the agent can serve traffic: nil means ready.
+	// A nil Ready function means always ready.
+	Ready func() error
+	// Debug returns the value /debug/endpoints encodes as JSON. When nil,
+	// /debug/endpoints is not served.
+	Debug func() any
+	// Logger receives the server's lifecycle and error logs; nil discards them.
+	Logger *zap.Logger
+}
+
+// Server is the admin HTTP server. Start and Shutdown are meant to be
+// called once each, from the goroutine that owns the server.
+type Server struct {
+	cfg      Config
+	log      *zap.Logger
+	srv      *http.Server
+	listener net.Listener
+	done     chan struct{}
+}
+
+// New returns a server for cfg. It does not listen until Start.
+func New(cfg Config) *Server {
+	if cfg.Gatherer == nil {
+		cfg.Gatherer = prometheus.DefaultGatherer
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{})}
+	s.srv = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ErrorLog:          zap.NewStdLog(cfg.Logger),
+	}
+	return s
+}
+
+// Start binds the configured address and serves in the background. The
+// error names the address when it cannot be bound.
+func (s *Server) Start() error {
+	if s.listener != nil {
+		return errors.New("admin server already started")
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("admin server: listen on %q: %w", s.cfg.Addr, err)
+	}
+	s.listener = ln
+	s.log.Info("admin server listening", zap.String("addr", ln.Addr().String()))
+	go s.serve()
+	return nil
+}
+
+func (s *Server) serve() {
+	defer close(s.done)
+	if err := s.srv.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.log.Error("admin server stopped", zap.Error(err))
+	}
+}
+
+// Shutdown stops accepting connections and waits, until ctx is done, for
+// the ones in progress to finish. It is a no-op if the server never started.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.listener == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if err == nil {
+		<-s.done
+		s.log.Info("admin server stopped", zap.String("addr", s.Addr()))
+	}
+	return err
+}
+
+// Addr returns the bound address, or the configured one before Start.
+func (s *Server) Addr() string {
+	if s.listener == nil {
+		return s.cfg.Addr
+	}
+	return s.listener.Addr().String()
+}
