@@ -1,0 +1,275 @@
+// Package pool keeps one HTTP/2 connection per endpoint of an upstream and
+// publishes the picker over the endpoints that can take requests.
+//
+// Update is the one place where the endpoint set changes: new endpoints are
+// dialled, removed ones drained. Every change of membership, connection
+// state, ejection or strategy publishes a new immutable snapshot (picker and
+// endpoint table) with one atomic store; Pick reads it with one atomic load.
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/roundabout-dev/roundabout/agent/balancer"
+	"github.com/roundabout-dev/roundabout/agent/discovery"
+	"github.com/roundabout-dev/roundabout/agent/metrics"
+	"github.com/roundabout-dev/roundabout/agent/transport"
+)
+
+// Config tunes a Pool.
+type Config struct {
+	// Upstream names the upstream in logs, metrics and errors.
+	Upstream string
+	// Transport configures every upstream connection.
+	Transport transport.Config
+	// DialTimeout bounds one TCP connect plus the HTTP/2 handshake.
+	DialTimeout time.Duration
+	// BackoffBase and BackoffMax bound the exponential delay between
+	// reconnection attempts to one endpoint.
+	BackoffBase, BackoffMax time.Duration
+	// EjectFailures is how many consecutive connection failures or
+	// UNAVAILABLE results eject an endpoint.
+	EjectFailures int
+	// EjectBackoff is the first ejection's length; each further ejection
+	// of the same endpoint doubles it, up to 5 minutes.
+	EjectBackoff time.Duration
+	// MaxEjectionPercent caps the share of endpoints ejected at once.
+	MaxEjectionPercent int
+	// DrainTimeout bounds how long a removed endpoint's streams may run.
+	DrainTimeout time.Duration
+	// Metrics receives the upstream's figures. Nil disables metrics.
+	Metrics *metrics.Upstream
+	// Logger receives one line per state change.
+	Logger *zap.Logger
+}
+
+// ErrNoEndpoint is returned by Pick when no endpoint can take a request.
+var ErrNoEndpoint = errors.New("no usable endpoint")
+
+// Pool is the set of endpoints of one upstream and their connections.
+type Pool struct {
+	cfg  Config
+	log  *zap.Logger
+	snap atomic.Pointer[snapshot]
+
+	mu        sync.Mutex
+	endpoints map[string]*Endpoint
+	builder   balancer.Builder
+	invalid   string // last rejected strategy request, for /debug/endpoints
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+// snapshot is what Pick reads: the picker and the endpoints it may return.
+type snapshot struct {
+	picker balancer.Picker
+	byAddr map[string]*Endpoint
+}
+
+// New returns an empty pool using the strategy b.
+func New(cfg Config, b balancer.Builder) *Pool {
+	cfg = withDefaults(cfg)
+	p := &Pool{cfg: cfg, log: cfg.Logger.With(zap.String("upstream", cfg.Upstream)),
+		endpoints: map[string]*Endpoint{}, builder: b}
+	if cfg.Metrics != nil {
+		cfg.Metrics.SetStrategy(b.Name())
+	}
+	p.publishLocked()
+	return p
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	if cfg.BackoffBase == 0 {
+		cfg.BackoffBase = 100 * time.Millisecond
+	}
+	if cfg.BackoffMax == 0 {
+		cfg.BackoffMax = 5 * time.Second
+	}
+	if cfg.EjectFailures == 0 {
+		cfg.EjectFailures = 5
+	}
+	if cfg.EjectBackoff == 0 {
+		cfg.EjectBackoff = 5 * time.Second
+	}
+	if cfg.MaxEjectionPercent == 0 {
+		cfg.MaxEjectionPercent = 50
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	return cfg
+}
+
+// Pick chooses the endpoint for one request and returns it with its
+// connection.
+func (p *Pool) Pick(info balancer.PickInfo) (*Endpoint, *transport.Conn, error) {
+	s := p.snap.Load()
+	be, err := s.picker.Pick(info)
+	if err != nil {
+		return nil, nil, ErrNoEndpoint
+	}
+	e := s.byAddr[be.Addr]
+	if c := e.conn.Load(); c != nil {
+		return e, c, nil
+	}
+	return nil, nil, ErrNoEndpoint
+}
+
+// Update replaces the endpoint set: endpoints not seen before are dialled,
+// endpoints no longer present are drained and closed.
+func (p *Pool) Update(set []discovery.Endpoint) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	want := make(map[string]bool, len(set))
+	for _, d := range set {
+		want[d.Addr] = true
+		if _, ok := p.endpoints[d.Addr]; !ok {
+			p.addLocked(d.Addr)
+		}
+	}
+	for addr, e := range p.endpoints {
+		if !want[addr] {
+			p.removeLocked(e)
+		}
+	}
+	p.publishLocked()
+}
+
+func (p *Pool) addLocked(addr string) {
+	e := newEndpoint(p, addr)
+	p.endpoints[addr] = e
+	p.log.Info("endpoint added", zap.String("endpoint", addr))
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		e.run()
+	}()
+}
+
+func (p *Pool) removeLocked(e *Endpoint) {
+	delete(p.endpoints, e.Addr)
+	p.log.Info("endpoint removed", zap.String("endpoint", e.Addr), zap.Int("in_flight", int(e.Load.InFlight())))
+	e.remove()
+	if p.cfg.Metrics != nil {
+		p.cfg.Metrics.Forget(e.Addr)
+	}
+}
+
+// SetStrategy swaps the strategy. Requests in flight keep their endpoint;
+// the next pick uses the new strategy.
+func (p *Pool) SetStrategy(b balancer.Builder) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	from := p.builder.Name()
+	p.builder = b
+	p.invalid = ""
+	p.publishLocked()
+	if p.cfg.Metrics != nil {
+		p.cfg.Metrics.SetStrategy(b.Name())
+	}
+	if from != b.Name() {
+		p.log.Info("strategy changed", zap.String("from", from), zap.String("to", b.Name()))
+	}
+}
+
+// RejectStrategy records a strategy request that was not applied, so that
+// /debug/endpoints shows it.
+func (p *Pool) RejectStrategy(reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.invalid = reason
+}
+
+// Strategy is the current strategy's name.
+func (p *Pool) Strategy() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.builder.Name()
+}
+
+// publish rebuilds the snapshot after an endpoint changed state.
+func (p *Pool) publish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.publishLocked()
+}
+
+func (p *Pool) publishLocked() {
+	usable := make([]balancer.Endpoint, 0, len(p.endpoints))
+	byAddr := make(map[string]*Endpoint, len(p.endpoints))
+	counts := map[string]int{}
+	for addr, e := range p.endpoints {
+		st := e.state()
+		counts[st]++
+		if st == metrics.StateReady {
+			usable = append(usable, balancer.Endpoint{Addr: addr, Load: e.Load})
+			byAddr[addr] = e
+		}
+	}
+	slices.SortFunc(usable, func(a, b balancer.Endpoint) int { return strings.Compare(a.Addr, b.Addr) })
+	var picker balancer.Picker = balancer.NewErrPicker(ErrNoEndpoint)
+	if len(usable) > 0 {
+		picker = p.builder.Build(usable)
+	}
+	p.snap.Store(&snapshot{picker: picker, byAddr: byAddr})
+	p.recordStates(counts)
+}
+
+func (p *Pool) recordStates(counts map[string]int) {
+	if p.cfg.Metrics == nil {
+		return
+	}
+	for _, st := range []string{metrics.StateReady, metrics.StateConnecting, metrics.StateEjected, metrics.StateDraining} {
+		p.cfg.Metrics.SetEndpoints(st, counts[st])
+	}
+}
+
+// Ready reports whether at least one endpoint has a connection.
+func (p *Pool) Ready() error {
+	if len(p.snap.Load().byAddr) > 0 {
+		return nil
+	}
+	return fmt.Errorf("upstream %q: no endpoint connected", p.cfg.Upstream)
+}
+
+// Close drains every endpoint, waiting until ctx ends at the latest.
+func (p *Pool) Close(ctx context.Context) {
+	p.mu.Lock()
+	p.closed = true
+	for _, e := range p.endpoints {
+		e.remove()
+	}
+	p.endpoints = map[string]*Endpoint{}
+	p.publishLocked()
+	p.mu.Unlock()
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// Metrics is the upstream's metrics, or nil.
+func (p *Pool) Metrics() *metrics.Upstream { return p.cfg.Metrics }
+
+// ReadyCount is how many endpoints can take requests now.
+func (p *Pool) ReadyCount() int { return len(p.snap.Load().byAddr) }

@@ -1,0 +1,150 @@
+// Package proxy is the agent's data path: it accepts the local client's
+// HTTP/2 connections, picks an endpoint for every request stream, and links
+// the stream to that endpoint's pooled connection.
+//
+// This is the one place where a request is picked (ServeStream) and where
+// its outcome is accounted (call.Done).
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/roundabout-dev/roundabout/agent/pool"
+	"github.com/roundabout-dev/roundabout/agent/transport"
+)
+
+// Config tunes a Proxy.
+type Config struct {
+	// Upstream names the upstream in errors and logs.
+	Upstream string
+	// HashHeader is the request header whose value keys hash-based
+	// strategies; empty means none. It must be lower case.
+	HashHeader string
+	// MaxAttempts bounds how often one request is sent: the first try plus
+	// transparent retries of attempts the server provably never processed.
+	MaxAttempts int
+	// Transport configures the client-facing connections.
+	Transport transport.Config
+	// Logger receives connection events and, at debug level, one line per
+	// request.
+	Logger *zap.Logger
+}
+
+// Proxy serves one upstream on one listener.
+type Proxy struct {
+	cfg  Config
+	pool *pool.Pool
+	log  *zap.Logger
+
+	mu       sync.Mutex
+	conns    map[*transport.Conn]struct{}
+	lns      []net.Listener
+	shutdown bool
+	wg       sync.WaitGroup
+}
+
+// New returns a proxy that picks from p.
+func New(cfg Config, p *pool.Pool) *Proxy {
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 3
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	return &Proxy{cfg: cfg, pool: p, log: cfg.Logger.With(zap.String("upstream", cfg.Upstream)),
+		conns: map[*transport.Conn]struct{}{}}
+}
+
+// Serve accepts connections on ln until Shutdown. It returns nil after
+// Shutdown and the accept error otherwise.
+func (p *Proxy) Serve(ln net.Listener) error {
+	if !p.track(ln) {
+		ln.Close()
+		return nil
+	}
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if p.isShutdown() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		p.serveConn(nc)
+	}
+}
+
+func (p *Proxy) track(ln net.Listener) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lns = append(p.lns, ln)
+	return !p.shutdown
+}
+
+func (p *Proxy) isShutdown() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.shutdown
+}
+
+func (p *Proxy) serveConn(nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	c := transport.NewServerConn(nc, p.cfg.Transport, p)
+	p.mu.Lock()
+	if p.shutdown {
+		p.mu.Unlock()
+		nc.Close()
+		return
+	}
+	p.conns[c] = struct{}{}
+	p.wg.Add(1)
+	p.mu.Unlock()
+	go func() {
+		defer p.wg.Done()
+		err := c.Serve()
+		p.log.Debug("client connection closed", zap.Stringer("remote", nc.RemoteAddr()), zap.Error(err))
+		p.mu.Lock()
+		delete(p.conns, c)
+		p.mu.Unlock()
+	}()
+}
+
+// Shutdown stops accepting, tells every client connection that no new
+// streams are taken, and waits for the streams in flight to finish until
+// ctx ends; then it closes what is left.
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	p.shutdown = true
+	for _, ln := range p.lns {
+		ln.Close()
+	}
+	for c := range p.conns {
+		c.GoAway()
+	}
+	p.mu.Unlock()
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	p.mu.Lock()
+	for c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	<-done
+	return ctx.Err()
+}

@@ -1,0 +1,26 @@
+package transport
+
+import "sync"
+
+// maxFrameSize is the largest DATA payload this package ever receives: it
+// advertises the protocol default, so every received frame fits one buffer.
+const maxFrameSize = 16384
+
+var framePool = sync.Pool{New: func() any {
+	b := make([]byte, maxFrameSize)
+	return &b
+}}
+
+// copyFrame copies a received DATA payload into a pooled buffer, because the
+// framer reuses its own buffer on the next read.
+func copyFrame(p []byte) *[]byte {
+	b := framePool.Get().(*[]byte)
+	*b = append((*b)[:0], p...)
+	return b
+}
+
+func releaseFrame(b *[]byte) {
+	if b != nil && cap(*b) == maxFrameSize {
+		framePool.Put(b)
+	}
+}

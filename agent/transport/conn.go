@@ -1,0 +1,229 @@
+package transport
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Errors reported by Conn.
+var (
+	ErrClosed        = errors.New("connection closed")
+	ErrGoingAway     = errors.New("connection is going away")
+	errBadPreface    = errors.New("client did not send the HTTP/2 preface")
+	errKeepalive     = errors.New("keepalive ping not acknowledged")
+	errIDsExhausted  = errors.New("stream identifiers exhausted")
+	errNotServerRole = errors.New("only a server-role connection accepts streams")
+	errNoTrailers    = errors.New("server closed the stream without trailers")
+)
+
+type role uint8
+
+const (
+	roleServer role = iota // faces the local client
+	roleClient             // faces an upstream server
+)
+
+// Handler serves the request streams a server-role Conn accepts.
+type Handler interface {
+	// ServeStream is called on the connection's reader goroutine once the
+	// request headers of s arrived. It must not block: it links s to an
+	// upstream with Conn.Open or answers it with Stream.Fail.
+	ServeStream(s *Stream)
+}
+
+// Events are the lifecycle callbacks of a client-role Conn. Each may be nil.
+type Events struct {
+	// Ready is called once the server's SETTINGS frame arrived.
+	Ready func()
+	// GoAway is called once when the server sends GOAWAY or the connection
+	// can open no more streams; open streams go on.
+	GoAway func(code http2.ErrCode, debug string)
+	// Closed is called once when the connection is gone.
+	Closed func(err error)
+}
+
+// Conn is one HTTP/2 connection relaying streams.
+type Conn struct {
+	nc      net.Conn
+	role    role
+	cfg     Config
+	log     *zap.Logger
+	handler Handler
+	events  Events
+
+	fr   *http2.Framer // reader goroutine only
+	wfr  *http2.Framer // writer goroutine only
+	bw   *bufio.Writer
+	henc *hpack.Encoder
+	hbuf []byte
+
+	kick    chan struct{}
+	done    chan struct{}
+	closeMu sync.Once
+	err     error
+	readAny atomic.Bool // a frame was read since the last keepalive check
+	pingAck chan struct{}
+
+	mu             sync.Mutex
+	streams        map[uint32]*Stream
+	ctrl           []writeOp
+	ready          []*Stream
+	connBlocked    []*Stream
+	waitSlot       []*Stream
+	sendWin        int64
+	recvUnacked    uint32
+	peerInitWin    int64
+	peerMaxFrame   uint32
+	peerMaxStreams uint32
+	peerTableSize  uint32
+	tableSizeDirty bool
+	nextID         uint32
+	maxPeerID      uint32
+	active         int
+	goAwaySent     bool
+	peerGoAway     bool
+	closing        bool // close once the queued frames are flushed
+	settled        bool // the peer's first SETTINGS arrived
+	closed         bool
+}
+
+func newConn(nc net.Conn, r role, cfg Config) *Conn {
+	cfg = cfg.withDefaults()
+	c := &Conn{
+		nc: nc, role: r, cfg: cfg, log: cfg.Logger,
+		bw:   bufio.NewWriterSize(nc, 64<<10),
+		kick: make(chan struct{}, 1), done: make(chan struct{}),
+		pingAck: make(chan struct{}, 1),
+		streams: map[uint32]*Stream{}, sendWin: 65535, peerInitWin: 65535,
+		peerMaxFrame: 16384, peerMaxStreams: math.MaxUint32, nextID: 1,
+	}
+	c.fr = http2.NewFramer(nil, bufio.NewReaderSize(nc, 64<<10))
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.fr.SetReuseFrames()
+	c.wfr = http2.NewFramer(c.bw, nil)
+	c.henc = hpack.NewEncoder(&headerSink{c})
+	return c
+}
+
+// headerSink lets the HPACK encoder append into the writer's scratch buffer.
+type headerSink struct{ c *Conn }
+
+func (h *headerSink) Write(p []byte) (int, error) {
+	h.c.hbuf = append(h.c.hbuf, p...)
+	return len(p), nil
+}
+
+// NewServerConn wraps an accepted connection from a local client. Serve
+// must be called to run it.
+func NewServerConn(nc net.Conn, cfg Config, h Handler) *Conn {
+	c := newConn(nc, roleServer, cfg)
+	c.handler = h
+	return c
+}
+
+// Dial-side setup: NewClientConn sends the client preface and settings on
+// nc and starts the connection's goroutines. ev.Ready fires when the server
+// answers with its SETTINGS.
+func NewClientConn(nc net.Conn, cfg Config, ev Events) (*Conn, error) {
+	c := newConn(nc, roleClient, cfg)
+	c.events = ev
+	if _, err := io.WriteString(c.bw, http2.ClientPreface); err != nil {
+		return nil, err
+	}
+	if err := c.writeInitialSettings(); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("write client settings: %w", err)
+	}
+	go c.writeLoop()
+	go c.readLoop()
+	if c.cfg.KeepaliveTime > 0 {
+		go c.keepaliveLoop()
+	}
+	return c, nil
+}
+
+// Serve runs a server-role connection until it closes.
+func (c *Conn) Serve() error {
+	if c.role != roleServer {
+		return errNotServerRole
+	}
+	if err := c.readPreface(); err != nil {
+		c.fail(err)
+		return err
+	}
+	if err := c.writeInitialSettings(); err != nil {
+		c.fail(err)
+		return err
+	}
+	go c.writeLoop()
+	c.readLoop()
+	return c.Err()
+}
+
+func (c *Conn) readPreface() error {
+	buf := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(c.nc, buf); err != nil {
+		return fmt.Errorf("read preface: %w", err)
+	}
+	if string(buf) != http2.ClientPreface {
+		return errBadPreface
+	}
+	return nil
+}
+
+func (c *Conn) writeInitialSettings() error {
+	settings := []http2.Setting{{ID: http2.SettingInitialWindowSize, Val: c.cfg.StreamWindow}}
+	if c.role == roleClient {
+		settings = append(settings, http2.Setting{ID: http2.SettingEnablePush, Val: 0})
+	}
+	if err := c.wfr.WriteSettings(settings...); err != nil {
+		return err
+	}
+	if err := c.wfr.WriteWindowUpdate(0, c.cfg.ConnWindow-65535); err != nil {
+		return err
+	}
+	return c.bw.Flush()
+}
+
+// Done is closed when the connection is gone.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err is why the connection closed, or nil while it is open.
+func (c *Conn) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+// Active is the number of streams open on the connection.
+func (c *Conn) Active() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.active + len(c.waitSlot)
+}
+
+// RemoteAddr is the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// Close closes the connection at once; streams still open fail.
+func (c *Conn) Close() { c.fail(ErrClosed) }
+
+func (c *Conn) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,206 @@
+package transport
+
+import (
+	"fmt"
+
+	"go.uber.org/zap"
+	"golang.org/x/net/http2"
+	"google.golang.org/grpc/codes"
+)
+
+func (c *Conn) onSettings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		return nil
+	}
+	c.mu.Lock()
+	err := f.ForeachSetting(c.applySettingLocked)
+	c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameSettings, ack: true})
+	first := c.role == roleClient && !c.settled
+	c.settled = true
+	c.mu.Unlock()
+	c.wake()
+	if first && c.events.Ready != nil {
+		c.events.Ready()
+	}
+	return err
+}
+
+func (c *Conn) applySettingLocked(s http2.Setting) error {
+	switch s.ID {
+	case http2.SettingInitialWindowSize:
+		delta := int64(s.Val) - c.peerInitWin
+		c.peerInitWin = int64(s.Val)
+		for _, st := range c.streams {
+			st.sendWin += delta
+			c.unblockLocked(st)
+		}
+	case http2.SettingMaxFrameSize:
+		c.peerMaxFrame = s.Val
+	case http2.SettingMaxConcurrentStreams:
+		c.peerMaxStreams = s.Val
+	case http2.SettingHeaderTableSize:
+		c.peerTableSize = s.Val
+		c.tableSizeDirty = true
+	}
+	return nil
+}
+
+// unblockLocked puts a stream waiting for its window back in line.
+func (c *Conn) unblockLocked(s *Stream) {
+	if s.blocked && s.sendWin > 0 {
+		s.blocked = false
+		c.requeue(s)
+	}
+}
+
+func (c *Conn) onPing(f *http2.PingFrame) {
+	if f.IsAck() {
+		select {
+		case c.pingAck <- struct{}{}:
+		default:
+		}
+		return
+	}
+	c.mu.Lock()
+	c.ctrl = append(c.ctrl, writeOp{typ: http2.FramePing, ack: true, ping: f.Data})
+	c.mu.Unlock()
+	c.wake()
+}
+
+func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.StreamID == 0 {
+		c.sendWin += int64(f.Increment)
+		for _, s := range c.connBlocked {
+			s.blocked = false
+			c.requeue(s)
+		}
+		clear(c.connBlocked)
+		c.connBlocked = c.connBlocked[:0]
+	} else if s := c.streams[f.StreamID]; s != nil {
+		s.sendWin += int64(f.Increment)
+		c.unblockLocked(s)
+	}
+	c.wake()
+	return nil
+}
+
+// onGoAway stops new streams. On the client side, streams the server never
+// processed end retryable; the others go on to completion.
+func (c *Conn) onGoAway(f *http2.GoAwayFrame) {
+	c.mu.Lock()
+	first := !c.peerGoAway
+	c.peerGoAway = true
+	var refused []*Stream
+	if c.role == roleClient {
+		refused = c.refuseAboveLocked(f.LastStreamID)
+	}
+	if c.active == 0 {
+		c.closing = true
+	}
+	c.mu.Unlock()
+	c.wake()
+	if first {
+		c.log.Info("peer sent GOAWAY", zap.Stringer("remote", c.nc.RemoteAddr()),
+			zap.Stringer("code", f.ErrCode), zap.String("debug", string(f.DebugData())))
+		if c.events.GoAway != nil {
+			c.events.GoAway(f.ErrCode, string(f.DebugData()))
+		}
+	}
+	for _, s := range refused {
+		s.finish(s.result)
+	}
+}
+
+// refuseAboveLocked parks the streams a GOAWAY says were never processed.
+func (c *Conn) refuseAboveLocked(last uint32) []*Stream {
+	var out []*Stream
+	for id, s := range c.streams {
+		if id <= last {
+			continue
+		}
+		retry := !s.gotResp && !s.noReplay
+		if retry {
+			c.parkLocked(s)
+		} else {
+			c.closeLocked(s)
+		}
+		s.result = Result{Code: codes.Unavailable, Err: ErrGoingAway, Retryable: retry}
+		out = append(out, s)
+	}
+	return out
+}
+
+// GoAway tells the peer that no new streams will be accepted; the
+// connection closes once the open ones end.
+func (c *Conn) GoAway() {
+	c.mu.Lock()
+	if c.goAwaySent || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.goAwaySent = true
+	last := c.maxPeerID
+	if c.role == roleServer {
+		last = c.maxPeerID
+	} else {
+		last = 0
+	}
+	c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameGoAway, streamID: last, code: http2.ErrCodeNo})
+	if c.active == 0 && len(c.waitSlot) == 0 {
+		c.closing = true
+	}
+	c.mu.Unlock()
+	c.wake()
+}
+
+// fail closes the connection once and ends every stream on it.
+func (c *Conn) fail(err error) {
+	c.closeMu.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.err = err
+		streams := c.allStreamsLocked()
+		c.mu.Unlock()
+		close(c.done)
+		c.nc.Close()
+		for _, s := range streams {
+			c.abandon(s, err)
+		}
+		if c.events.Closed != nil {
+			c.events.Closed(err)
+		}
+	})
+}
+
+func (c *Conn) allStreamsLocked() []*Stream {
+	out := make([]*Stream, 0, len(c.streams)+len(c.waitSlot))
+	for _, s := range c.streams {
+		out = append(out, s)
+	}
+	out = append(out, c.waitSlot...)
+	for _, s := range c.ready {
+		if !s.opened && c.role == roleClient {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// abandon ends one stream of a connection that is gone.
+func (c *Conn) abandon(s *Stream, err error) {
+	c.mu.Lock()
+	retry := c.role == roleClient && !s.opened
+	if retry {
+		c.parkLocked(s)
+	} else {
+		c.closeLocked(s)
+	}
+	c.mu.Unlock()
+	if c.role == roleServer {
+		s.forward(item{kind: itemReset, code: http2.ErrCodeCancel})
+		return
+	}
+	s.finish(Result{Code: codes.Unavailable, Err: fmt.Errorf("%w", err), Retryable: retry})
+}

@@ -1,0 +1,154 @@
+package transport
+
+import (
+	"math"
+
+	"golang.org/x/net/http2"
+)
+
+// maxStreamID is the last stream identifier a client may use.
+const maxStreamID = math.MaxInt32
+
+// push queues it for s and wakes the writer. Items for a closed stream are
+// dropped; items for a parked stream are held for Relink.
+func (c *Conn) push(s *Stream, it item) {
+	c.mu.Lock()
+	if s.closed {
+		c.mu.Unlock()
+		it.release()
+		return
+	}
+	if it.kind == itemHeaders {
+		s.started = true
+	}
+	s.q = append(s.q, it)
+	c.requeue(s)
+	c.mu.Unlock()
+	c.wake()
+}
+
+// popItem drops the head item of s; end marks the stream's sending side done.
+func (c *Conn) popItem(s *Stream, end bool) {
+	s.q[0] = item{}
+	s.q = s.q[1:]
+	if len(s.q) == 0 {
+		s.q = s.q[:0:0]
+	}
+	if end {
+		s.sentEnd = true
+		if s.recvEnd {
+			c.closeLocked(s)
+		}
+	}
+}
+
+// closeLocked forgets s and frees its slot for a stream waiting for one.
+func (c *Conn) closeLocked(s *Stream) {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	for i := range s.q {
+		s.q[i].release()
+	}
+	s.q = nil
+	c.dropReplay(s)
+	if s.id != 0 && c.streams[s.id] == s {
+		delete(c.streams, s.id)
+		c.active--
+	}
+	if c.role == roleClient && len(c.waitSlot) > 0 && uint32(c.active) < c.peerMaxStreams {
+		next := c.waitSlot[0]
+		c.waitSlot = c.waitSlot[1:]
+		next.blocked = false
+		c.requeue(next)
+	}
+	if c.active == 0 && (c.goAwaySent || c.peerGoAway) && len(c.waitSlot) == 0 {
+		c.closing = true
+	}
+}
+
+// parkLocked ends an upstream stream as retryable: it leaves the stream
+// table but keeps its items for Relink until finish discards them.
+func (c *Conn) parkLocked(s *Stream) {
+	s.parked = true
+	if s.id != 0 && c.streams[s.id] == s {
+		delete(c.streams, s.id)
+		c.active--
+	}
+}
+
+// openLocked assigns s the next stream ID when the server allows one more
+// stream. refused reports that the connection can open no more streams.
+func (c *Conn) openLocked(s *Stream) (ok, refused bool) {
+	if c.closed || c.peerGoAway || c.goAwaySent || c.nextID > maxStreamID {
+		s.parked = true
+		return false, true
+	}
+	if uint32(c.active) >= c.peerMaxStreams {
+		s.blocked = true
+		c.waitSlot = append(c.waitSlot, s)
+		return false, false
+	}
+	s.id = c.nextID
+	c.nextID += 2
+	s.opened = true
+	c.streams[s.id] = s
+	c.active++
+	if c.nextID > maxStreamID {
+		go c.exhausted()
+	}
+	return true, false
+}
+
+func (c *Conn) exhausted() {
+	if c.events.GoAway != nil {
+		c.events.GoAway(0, errIDsExhausted.Error())
+	}
+}
+
+// retain keeps a written request chunk for replay while the upstream stream
+// may still be retried, and returns the buffer to release otherwise.
+func (c *Conn) retain(s *Stream, it *item) *[]byte {
+	if c.role == roleServer || s.noReplay || it.buf == nil {
+		return it.buf
+	}
+	full := *it.buf
+	if s.replayN+len(full) > c.cfg.ReplayLimit {
+		c.dropReplay(s)
+		return it.buf
+	}
+	s.replayN += len(full)
+	s.replay = append(s.replay, item{kind: itemData, buf: it.buf, data: full, end: it.end})
+	return nil
+}
+
+// dropReplay gives up the ability to retry s.
+func (c *Conn) dropReplay(s *Stream) {
+	s.noReplay = true
+	for i := range s.replay {
+		s.replay[i].release()
+	}
+	s.replay = nil
+}
+
+// credit returns n bytes of receive window to the sender of s once they have
+// been written onward, batching small amounts.
+func (c *Conn) credit(s *Stream, n uint32) {
+	if n == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.closed || s.recvEnd {
+		return
+	}
+	s.unacked += n
+	if s.unacked < c.cfg.StreamWindow/4 {
+		return
+	}
+	c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameWindowUpdate, streamID: s.id, incr: s.unacked})
+	s.recvWin += int64(s.unacked)
+	s.unacked = 0
+	c.wake()
+}

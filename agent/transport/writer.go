@@ -1,0 +1,245 @@
+package transport
+
+import (
+	"google.golang.org/grpc/codes"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// batchLimit bounds the frames taken from the queues under one lock.
+const batchLimit = 64
+
+// writeOp is one frame to write, with what to do once it is written.
+type writeOp struct {
+	typ      http2.FrameType
+	streamID uint32
+	end      bool
+	fields   []hpack.HeaderField
+	data     []byte
+	code     http2.ErrCode
+	incr     uint32
+	ping     [8]byte
+	ack      bool
+	debug    []byte
+	settings []http2.Setting
+
+	credit  *Stream // credited with creditN bytes once written
+	creditN uint32
+	release *[]byte
+}
+
+func (c *Conn) writeLoop() {
+	var ops []writeOp
+	var refused []*Stream
+	for {
+		select {
+		case <-c.kick:
+		case <-c.done:
+			return
+		}
+		for {
+			ops, refused = c.collect(ops[:0], refused[:0])
+			for i, s := range refused {
+				s.finish(s.result)
+				refused[i] = nil
+			}
+			if len(ops) == 0 {
+				break
+			}
+			if err := c.writeOps(ops); err != nil {
+				c.fail(err)
+				return
+			}
+		}
+		if err := c.bw.Flush(); err != nil {
+			c.fail(err)
+			return
+		}
+		if c.isClosing() {
+			c.fail(ErrClosed)
+			return
+		}
+	}
+}
+
+func (c *Conn) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing && len(c.ctrl) == 0 && len(c.ready) == 0
+}
+
+func (c *Conn) writeOps(ops []writeOp) error {
+	for i := range ops {
+		op := &ops[i]
+		if err := c.writeOp(op); err != nil {
+			return err
+		}
+		if op.credit != nil {
+			op.credit.conn.credit(op.credit, op.creditN)
+		}
+		releaseFrame(op.release)
+		*op = writeOp{}
+	}
+	return nil
+}
+
+func (c *Conn) writeOp(op *writeOp) error {
+	switch op.typ {
+	case http2.FrameData:
+		return c.wfr.WriteData(op.streamID, op.end, op.data)
+	case http2.FrameHeaders:
+		return c.writeHeaders(op)
+	case http2.FrameWindowUpdate:
+		return c.wfr.WriteWindowUpdate(op.streamID, op.incr)
+	case http2.FrameRSTStream:
+		return c.wfr.WriteRSTStream(op.streamID, op.code)
+	case http2.FramePing:
+		return c.wfr.WritePing(op.ack, op.ping)
+	case http2.FrameSettings:
+		if op.ack {
+			return c.wfr.WriteSettingsAck()
+		}
+		return c.wfr.WriteSettings(op.settings...)
+	case http2.FrameGoAway:
+		return c.wfr.WriteGoAway(op.streamID, op.code, op.debug)
+	}
+	return nil
+}
+
+// writeHeaders HPACK-encodes a header block and writes it as one HEADERS
+// frame and as many CONTINUATION frames as the peer's frame size needs.
+func (c *Conn) writeHeaders(op *writeOp) error {
+	if size, ok := c.takeTableSize(); ok {
+		c.henc.SetMaxDynamicTableSizeLimit(size)
+	}
+	c.hbuf = c.hbuf[:0]
+	for _, f := range op.fields {
+		if err := c.henc.WriteField(f); err != nil {
+			return err
+		}
+	}
+	max := int(c.maxFrame())
+	block := c.hbuf
+	first := block[:min(len(block), max)]
+	block = block[len(first):]
+	err := c.wfr.WriteHeaders(http2.HeadersFrameParam{
+		StreamID: op.streamID, BlockFragment: first, EndStream: op.end, EndHeaders: len(block) == 0,
+	})
+	for err == nil && len(block) > 0 {
+		frag := block[:min(len(block), max)]
+		block = block[len(frag):]
+		err = c.wfr.WriteContinuation(op.streamID, len(block) == 0, frag)
+	}
+	return err
+}
+
+func (c *Conn) takeTableSize() (uint32, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dirty := c.tableSizeDirty
+	c.tableSizeDirty = false
+	return c.peerTableSize, dirty
+}
+
+func (c *Conn) maxFrame() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.peerMaxFrame
+}
+
+// collect takes control frames and then, round robin over the streams with
+// writable items, at most one frame per stream per turn.
+func (c *Conn) collect(ops []writeOp, refused []*Stream) ([]writeOp, []*Stream) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ops = append(ops, c.ctrl...)
+	clear(c.ctrl)
+	c.ctrl = c.ctrl[:0]
+	for len(c.ready) > 0 && len(ops) < batchLimit {
+		s := c.ready[0]
+		c.ready[0] = nil
+		c.ready = c.ready[1:]
+		s.queued = false
+		var op writeOp
+		var ok bool
+		op, ok, refused = c.nextOp(s, refused)
+		if ok {
+			ops = append(ops, op)
+		}
+		c.requeue(s)
+	}
+	return ops, refused
+}
+
+// requeue puts s back on the ready list if its head item can be written.
+func (c *Conn) requeue(s *Stream) {
+	if s.queued || s.blocked || s.closed || s.parked || len(s.q) == 0 {
+		return
+	}
+	if s.q[0].kind == itemData && len(s.q[0].data) > 0 && c.sendWin <= 0 {
+		c.connBlocked = append(c.connBlocked, s)
+		s.blocked = true
+		return
+	}
+	s.queued = true
+	c.ready = append(c.ready, s)
+}
+
+// nextOp turns the head item of s into a frame, honouring stream slots and
+// flow-control windows. It reports false when nothing can be written now.
+func (c *Conn) nextOp(s *Stream, refused []*Stream) (writeOp, bool, []*Stream) {
+	it := &s.q[0]
+	if c.role == roleClient && !s.opened {
+		ok, refusedNow := c.openLocked(s)
+		if refusedNow {
+			s.result = Result{Code: codes.Unavailable, Err: ErrGoingAway, Retryable: true}
+			return writeOp{}, false, append(refused, s)
+		}
+		if !ok {
+			return writeOp{}, false, refused
+		}
+	}
+	switch it.kind {
+	case itemHeaders:
+		op := writeOp{typ: http2.FrameHeaders, streamID: s.id, end: it.end, fields: it.fields}
+		c.popItem(s, it.end)
+		return op, true, refused
+	case itemReset:
+		op := writeOp{typ: http2.FrameRSTStream, streamID: s.id, code: it.code}
+		c.popItem(s, false)
+		c.closeLocked(s)
+		if c.role == roleClient {
+			s.result = Result{Code: resetCode(it.code)}
+			refused = append(refused, s)
+		}
+		return op, true, refused
+	}
+	op, ok := c.dataOp(s, it)
+	return op, ok, refused
+}
+
+// dataOp writes as much of the head DATA item as the windows allow. It
+// reports false, and parks s, when a window is closed.
+func (c *Conn) dataOp(s *Stream, it *item) (writeOp, bool) {
+	n := min(int64(len(it.data)), int64(c.peerMaxFrame), c.sendWin, s.sendWin)
+	if n <= 0 && len(it.data) > 0 {
+		s.blocked = true
+		if s.sendWin > 0 {
+			c.connBlocked = append(c.connBlocked, s)
+		}
+		return writeOp{}, false
+	}
+	n = max(n, 0)
+	c.sendWin -= n
+	s.sendWin -= n
+	op := writeOp{typ: http2.FrameData, streamID: s.id, data: it.data[:n], credit: it.src, creditN: uint32(n)}
+	it.data = it.data[n:]
+	if len(it.data) > 0 {
+		return op, true
+	}
+	op.end = it.end
+	op.creditN += it.pad
+	op.release = c.retain(s, it)
+	c.popItem(s, it.end)
+	return op, true
+}
