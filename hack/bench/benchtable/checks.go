@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+// Target ids that the checks compare.
+const (
+	idDirect  = "direct"
+	idAgent   = "agent"
+	idHAProxy = "haproxy"
+)
+
+// Limits the agent is held to.
+const (
+	minRPSvsHAProxy  = 1.0
+	minRPSvsDirect   = 0.85
+	maxAddedPacedP50 = 300 * time.Microsecond
+	maxServingRSSMiB = 20.0
+	kibPerMiB        = 1024.0
+	notMeasured      = "n/a"
+	verdictPass      = "PASS"
+	verdictMiss      = "MISS"
+)
+
+// check is one target the agent must meet. eval returns the measured figure
+// and whether it meets the limit; ok is false when a figure is missing.
+type check struct {
+	name string
+	eval func(agent, haproxy, direct target) (measured string, pass, ok bool)
+}
+
+// verdict is one evaluated check, as printed.
+type verdict struct {
+	Name     string
+	Measured string
+	Verdict  string
+}
+
+var agentChecks = []check{
+	{fmt.Sprintf("rps >= %.2fx haproxy", minRPSvsHAProxy), checkRPSvsHAProxy},
+	{"p99 <= haproxy p99", checkP99vsHAProxy},
+	{fmt.Sprintf("rps >= %.2fx direct", minRPSvsDirect), checkRPSvsDirect},
+	{fmt.Sprintf("p50 @1000 rps - direct <= %.2f ms", ms(maxAddedPacedP50)), checkAddedPacedP50},
+	{fmt.Sprintf("RSS serving 2000 rps <= %.0f MiB", maxServingRSSMiB), checkServingRSS},
+	{"every call OK", checkNoFailures},
+}
+
+// evaluate runs every check against the targets found in the results.
+func evaluate(targets []target) []verdict {
+	byID := map[string]target{}
+	for _, t := range targets {
+		byID[t.ID] = t
+	}
+	out := make([]verdict, 0, len(agentChecks))
+	for _, c := range agentChecks {
+		v := verdict{Name: c.name, Measured: notMeasured, Verdict: notMeasured}
+		if measured, pass, ok := c.eval(byID[idAgent], byID[idHAProxy], byID[idDirect]); ok {
+			v.Measured, v.Verdict = measured, passOrMiss(pass)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func passOrMiss(pass bool) string {
+	if pass {
+		return verdictPass
+	}
+	return verdictMiss
+}
+
+func checkRPSvsHAProxy(agent, haproxy, _ target) (string, bool, bool) {
+	return rpsRatio(agent, haproxy, minRPSvsHAProxy)
+}
+
+func checkRPSvsDirect(agent, _, direct target) (string, bool, bool) {
+	return rpsRatio(agent, direct, minRPSvsDirect)
+}
+
+func rpsRatio(agent, base target, min float64) (string, bool, bool) {
+	if agent.Saturated == nil || base.Saturated == nil || base.Saturated.RPS == 0 {
+		return "", false, false
+	}
+	r := agent.Saturated.RPS / base.Saturated.RPS
+	return fmt.Sprintf("%.2fx (%.0f vs %.0f)", r, agent.Saturated.RPS, base.Saturated.RPS), r >= min, true
+}
+
+func checkP99vsHAProxy(agent, haproxy, _ target) (string, bool, bool) {
+	if agent.Saturated == nil || haproxy.Saturated == nil {
+		return "", false, false
+	}
+	a, h := agent.Saturated.P99, haproxy.Saturated.P99
+	return fmt.Sprintf("%.2f ms vs %.2f ms", ms(a), ms(h)), a <= h, true
+}
+
+func checkAddedPacedP50(agent, _, direct target) (string, bool, bool) {
+	if agent.Paced == nil || direct.Paced == nil {
+		return "", false, false
+	}
+	added := agent.Paced.P50 - direct.Paced.P50
+	return fmt.Sprintf("%+.2f ms", ms(added)), added <= maxAddedPacedP50, true
+}
+
+func checkServingRSS(agent, _, _ target) (string, bool, bool) {
+	kib, ok := agent.Memory[keyServingRSS]
+	if !ok {
+		return "", false, false
+	}
+	mib := float64(kib) / kibPerMiB
+	return fmt.Sprintf("%.1f MiB", mib), mib <= maxServingRSSMiB, true
+}
+
+func checkNoFailures(agent, _, _ target) (string, bool, bool) {
+	if agent.Saturated == nil || agent.Paced == nil {
+		return "", false, false
+	}
+	failed := agent.Saturated.Failed + agent.Paced.Failed
+	return fmt.Sprintf("%d failed", failed), failed == 0, true
+}
+
+func ms(d time.Duration) float64 {
+	return float64(d) / float64(time.Millisecond)
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func saturated(rps float64, p99 time.Duration) *load {
+	return &load{RPS: rps, P50: p99 / 3, P99: p99, Count: 100}
+}
+
+func paced(p50 time.Duration) *load {
+	return &load{RPS: 1000, P50: p50, P99: 2 * p50, Count: 3000}
+}
+
+func benchTargets(agent target) []target {
+	direct := target{ID: idDirect, Saturated: saturated(14000, 8*time.Millisecond), Paced: paced(300 * time.Microsecond)}
+	haproxy := target{ID: idHAProxy, Saturated: saturated(11000, 10*time.Millisecond), Paced: paced(600 * time.Microsecond)}
+	return []target{direct, agent, haproxy}
+}
+
+func verdicts(t *testing.T, agent target) []string {
+	t.Helper()
+	got := evaluate(benchTargets(agent))
+	if len(got) != len(agentChecks) {
+		t.Fatalf("evaluate returned %d verdicts, want %d", len(got), len(agentChecks))
+	}
+	out := make([]string, len(got))
+	for i, v := range got {
+		out[i] = v.Verdict
+	}
+	return out
+}
+
+func TestEvaluatePassesAnAgentThatMeetsEveryTarget(t *testing.T) {
+	agent := target{
+		ID:        idAgent,
+		Saturated: saturated(12500, 9*time.Millisecond),
+		Paced:     paced(550 * time.Microsecond),
+		Memory:    map[string]int64{keyServingRSS: 15 * 1024},
+	}
+	for i, v := range verdicts(t, agent) {
+		if v != verdictPass {
+			t.Errorf("check %q = %s, want PASS", agentChecks[i].name, v)
+		}
+	}
+}
+
+func TestEvaluateMissesEachTargetItFails(t *testing.T) {
+	agent := target{
+		ID:        idAgent,
+		Saturated: &load{RPS: 10000, P99: 11 * time.Millisecond, Count: 100, Failed: 1},
+		Paced:     paced(700 * time.Microsecond),
+		Memory:    map[string]int64{keyServingRSS: 21 * 1024},
+	}
+	for i, v := range verdicts(t, agent) {
+		if v != verdictMiss {
+			t.Errorf("check %q = %s, want MISS", agentChecks[i].name, v)
+		}
+	}
+}
+
+func TestEvaluateReportsSkippedAgentAsNotMeasured(t *testing.T) {
+	for i, v := range verdicts(t, target{ID: idAgent, Skip: "not built"}) {
+		if v != notMeasured {
+			t.Errorf("check %q = %s, want %s", agentChecks[i].name, v, notMeasured)
+		}
+	}
+}
+
+func TestAddedPacedP50LimitIsInclusive(t *testing.T) {
+	agent := target{Paced: paced(600 * time.Microsecond)}
+	direct := target{Paced: paced(300 * time.Microsecond)}
+	measured, pass, ok := checkAddedPacedP50(agent, target{}, direct)
+	if !ok || !pass || measured != "+0.30 ms" {
+		t.Fatalf("checkAddedPacedP50 = %q, %v, %v; want \"+0.30 ms\", true, true", measured, pass, ok)
+	}
+}

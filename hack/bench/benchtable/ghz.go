@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// ghzReport is the part of ghz's --format json report that the table uses.
+// Latencies are nanoseconds, as ghz writes time.Duration values.
+type ghzReport struct {
+	Count          int                `json:"count"`
+	RPS            float64            `json:"rps"`
+	StatusCodes    map[string]int     `json:"statusCodeDistribution"`
+	Latencies      []ghzLatencyBucket `json:"latencyDistribution"`
+	ErrorsByReason map[string]int     `json:"errorDistribution"`
+}
+
+type ghzLatencyBucket struct {
+	Percentage int           `json:"percentage"`
+	Latency    time.Duration `json:"latency"`
+}
+
+// load is one ghz run reduced to the figures the table prints.
+type load struct {
+	RPS    float64
+	P50    time.Duration
+	P99    time.Duration
+	Count  int
+	Failed int
+}
+
+// readLoad parses the ghz JSON report in path.
+func readLoad(path string) (load, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return load{}, err
+	}
+	var rep ghzReport
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return load{}, fmt.Errorf("%s: not a ghz JSON report: %w", path, err)
+	}
+	return summarize(rep, path)
+}
+
+// summarize picks rps, p50, p99 and the count of calls that did not end OK.
+func summarize(rep ghzReport, path string) (load, error) {
+	p50, ok50 := percentile(rep.Latencies, 50)
+	p99, ok99 := percentile(rep.Latencies, 99)
+	if rep.Count > 0 && (!ok50 || !ok99) {
+		return load{}, fmt.Errorf("%s: latencyDistribution has no p50 or p99", path)
+	}
+	return load{
+		RPS:    rep.RPS,
+		P50:    p50,
+		P99:    p99,
+		Count:  rep.Count,
+		Failed: rep.Count - rep.StatusCodes["OK"],
+	}, nil
+}
+
+func percentile(buckets []ghzLatencyBucket, pct int) (time.Duration, bool) {
+	for _, b := range buckets {
+		if b.Percentage == pct {
+			return b.Latency, true
+		}
+	}
+	return 0, false
+}

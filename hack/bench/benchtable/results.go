@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Files a target directory may hold; bench.sh writes them.
+const (
+	fileLabel     = "label"        // display name, one line
+	fileSkip      = "skip"         // why the target was not measured
+	fileSaturated = "c50.json"     // ghz report at full speed, c=50
+	filePaced     = "rps1000.json" // ghz report at a fixed 1000 rps
+	fileMemory    = "memory"       // key=value lines, sizes in KiB
+	fileSplit     = "split"        // "endpoint count" lines
+)
+
+// Keys of the memory file.
+const (
+	keyPeakHWM    = "peak_hwm_kib"    // VmHWM after every run of the target
+	keyServingRSS = "serving_rss_kib" // highest VmRSS sampled while serving 2000 rps
+	keyServingHWM = "serving_hwm_kib" // VmHWM at the end of the 2000 rps run
+)
+
+// target is one row of the table. Its id is the directory name without the
+// leading "N-" that orders the rows: direct, agent, haproxy or nginx.
+type target struct {
+	ID        string
+	Label     string
+	Skip      string
+	Saturated *load
+	Paced     *load
+	Memory    map[string]int64
+	Split     []serverCount
+}
+
+type serverCount struct {
+	Endpoint string
+	Requests int64
+}
+
+// readTargets loads every target directory under dir, in name order.
+func readTargets(dir string) ([]target, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var targets []target
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		t, err := readTarget(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, t)
+	}
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("%s: no target directories", dir)
+	}
+	return targets, nil
+}
+
+func readTarget(dir string) (target, error) {
+	name := filepath.Base(dir)
+	_, id, ok := strings.Cut(name, "-")
+	if !ok {
+		return target{}, fmt.Errorf("%s: directory name must be N-id", dir)
+	}
+	t := target{ID: id, Label: readLine(filepath.Join(dir, fileLabel), id)}
+	t.Skip = readLine(filepath.Join(dir, fileSkip), "")
+	if t.Skip != "" {
+		return t, nil
+	}
+	var err error
+	if t.Saturated, err = readOptionalLoad(filepath.Join(dir, fileSaturated)); err != nil {
+		return t, err
+	}
+	if t.Paced, err = readOptionalLoad(filepath.Join(dir, filePaced)); err != nil {
+		return t, err
+	}
+	if t.Memory, err = readMemory(filepath.Join(dir, fileMemory)); err != nil {
+		return t, err
+	}
+	t.Split, err = readSplit(filepath.Join(dir, fileSplit))
+	return t, err
+}
+
+// readLine returns the first line of path, or def when the file is absent.
+func readLine(path, def string) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return def
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	return strings.TrimSpace(line)
+}
+
+func readOptionalLoad(path string) (*load, error) {
+	l, err := readLoad(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+func readMemory(path string) (map[string]int64, error) {
+	mem := map[string]int64{}
+	err := scanFields(path, "=", func(key, value string) error {
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s: %s=%q is not a number of KiB", path, key, value)
+		}
+		mem[key] = n
+		return nil
+	})
+	return mem, err
+}
+
+func readSplit(path string) ([]serverCount, error) {
+	var split []serverCount
+	err := scanFields(path, " ", func(endpoint, value string) error {
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s: count %q of %s is not a number", path, value, endpoint)
+		}
+		split = append(split, serverCount{Endpoint: endpoint, Requests: n})
+		return nil
+	})
+	sort.Slice(split, func(i, j int) bool { return split[i].Endpoint < split[j].Endpoint })
+	return split, err
+}
+
+// scanFields calls fn with the two halves of every non-empty line of path,
+// split at the first sep. A missing file is not an error: it has no lines.
+func scanFields(path, sep string, fn func(a, b string) error) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		a, b, ok := strings.Cut(line, sep)
+		if !ok {
+			return fmt.Errorf("%s: line %q has no %q", path, line, sep)
+		}
+		if err := fn(strings.TrimSpace(a), strings.TrimSpace(b)); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestWriteTablePadsEveryColumnToItsWidestCell(t *testing.T) {
+	var b strings.Builder
+	err := writeTable(&b, []string{"target", "rps"}, [][]string{{"haproxy", "11000"}, {"agent", "–"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "| target  | rps   |\n" +
+		"| ------- | ----- |\n" +
+		"| haproxy | 11000 |\n" +
+		"| agent   | –     |\n"
+	if b.String() != want {
+		t.Fatalf("writeTable wrote\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestTargetRowFillsSkippedTargetWithDashes(t *testing.T) {
+	row := targetRow(target{ID: idAgent, Label: "agent", Skip: "not built"}, target{}, target{})
+	if len(row) != len(tableHeader) || row[1] != "skipped: not built" || row[len(row)-1] != none {
+		t.Fatalf("skipped row = %q", row)
+	}
+}
+
+func TestRatioCellComparesWithBaseButNotWithItself(t *testing.T) {
+	haproxy := target{ID: idHAProxy, Saturated: &load{RPS: 10000}}
+	agent := target{ID: idAgent, Saturated: &load{RPS: 10500}}
+	if got := ratioCell(agent, haproxy); got != "1.05x" {
+		t.Errorf("agent vs haproxy = %q, want 1.05x", got)
+	}
+	if got := ratioCell(haproxy, haproxy); got != none {
+		t.Errorf("haproxy vs itself = %q, want %q", got, none)
+	}
+}
