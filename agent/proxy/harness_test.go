@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/roundabout-dev/roundabout/agent/balancer"
@@ -93,3 +94,5 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 func greetClient(t *testing.T, addr string) greetv1.GreetServiceClient {
 	return greetv1.NewGreetServiceClient(dial(t, addr))
 }
+
+func insecureCreds() credentials.TransportCredentials { return insecure.NewCredentials() }
