@@ -1,0 +1,117 @@
+// Package config turns the agent's command line into a validated Config.
+//
+// Every flag has a default except --upstream and the endpoint source
+// (--endpoints or --endpoints-file). Errors name the flag, the bad value and
+// what is allowed.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Config is the agent's validated configuration.
+type Config struct {
+	// Upstream names the upstream service in logs and metric labels.
+	Upstream string
+	// Listen is the host:port the gRPC proxy serves on.
+	Listen string
+	// Endpoints is the fixed endpoint list from --endpoints, canonical,
+	// deduplicated and sorted; empty when EndpointsFile is set.
+	Endpoints []string
+	// EndpointsFile is the file to read endpoints from and watch; empty
+	// when Endpoints is set.
+	EndpointsFile string
+	// Strategy is the balancing strategy's registered name.
+	Strategy string
+	// HashHeader is the lower-case request header hashed by ring-hash;
+	// empty means none, and ring-hash then falls back to round-robin.
+	HashHeader string
+	// AdminAddr is the host:port of the admin server (/metrics, /healthz,
+	// /readyz, /debug/endpoints).
+	AdminAddr string
+	// DrainTimeout bounds how long requests in flight may take to finish on
+	// shutdown and on endpoints being removed.
+	DrainTimeout time.Duration
+	// LogLevel is one of debug, info, warn and error.
+	LogLevel string
+	// KeepaliveTime is the idle time after which the agent pings an
+	// endpoint's connection.
+	KeepaliveTime time.Duration
+	// KeepaliveTimeout is how long a ping may go unanswered before the
+	// connection is closed.
+	KeepaliveTimeout time.Duration
+	// EjectFailures is how many consecutive failures eject an endpoint.
+	EjectFailures int
+	// EjectBackoff is the base ejection time; it grows with repeated
+	// ejections of the same endpoint.
+	EjectBackoff time.Duration
+	// MaxEjectionPercent caps the share of an upstream's endpoints that may
+	// be ejected at once, from 0 to 100.
+	MaxEjectionPercent int
+}
+
+// Defaults of the flags that have one.
+const (
+	DefaultListen             = "127.0.0.1:50051"
+	DefaultStrategy           = "round-robin"
+	DefaultAdminAddr          = "127.0.0.1:9901"
+	DefaultDrainTimeout       = 30 * time.Second
+	DefaultLogLevel           = "info"
+	DefaultKeepaliveTime      = 20 * time.Second
+	DefaultKeepaliveTimeout   = 10 * time.Second
+	DefaultEjectFailures      = 5
+	DefaultEjectBackoff       = 5 * time.Second
+	DefaultMaxEjectionPercent = 50
+)
+
+// LogLevels are the values --log-level accepts.
+var LogLevels = []string{"debug", "info", "warn", "error"}
+
+// Parse parses args, the command line without the program name, writing
+// usage and flag syntax errors to standard error. strategies are the
+// names --strategy accepts. With -h or --help it returns flag.ErrHelp.
+func Parse(args []string, strategies []string) (*Config, error) {
+	return ParseTo(os.Stderr, args, strategies)
+}
+
+// ParseTo is Parse writing usage and flag syntax errors to w.
+func ParseTo(w io.Writer, args []string, strategies []string) (*Config, error) {
+	c := defaults()
+	fs, endpoints := c.flagSet(w)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: every setting is a flag", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	err := errors.Join(
+		c.validateEndpoints(*endpoints, given),
+		c.validate(strategies),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func defaults() *Config {
+	return &Config{
+		Listen:             DefaultListen,
+		Strategy:           DefaultStrategy,
+		AdminAddr:          DefaultAdminAddr,
+		DrainTimeout:       DefaultDrainTimeout,
+		LogLevel:           DefaultLogLevel,
+		KeepaliveTime:      DefaultKeepaliveTime,
+		KeepaliveTimeout:   DefaultKeepaliveTimeout,
+		EjectFailures:      DefaultEjectFailures,
+		EjectBackoff:       DefaultEjectBackoff,
+		MaxEjectionPercent: DefaultMaxEjectionPercent,
+	}
+}

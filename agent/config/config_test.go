@@ -1,0 +1,163 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var strategies = []string{"round-robin", "random", "least-request", "peak-ewma", "ring-hash"}
+
+func parse(args ...string) (*Config, string, error) {
+	var out bytes.Buffer
+	c, err := ParseTo(&out, args, strategies)
+	return c, out.String(), err
+}
+
+func TestDefaults(t *testing.T) {
+	c, _, err := parse("--upstream", "greet", "--endpoints", "10.0.0.2:50051, 10.0.0.1:50051")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Upstream:           "greet",
+		Listen:             "127.0.0.1:50051",
+		Endpoints:          []string{"10.0.0.1:50051", "10.0.0.2:50051"},
+		Strategy:           "round-robin",
+		AdminAddr:          "127.0.0.1:9901",
+		DrainTimeout:       30 * time.Second,
+		LogLevel:           "info",
+		KeepaliveTime:      20 * time.Second,
+		KeepaliveTimeout:   10 * time.Second,
+		EjectFailures:      5,
+		EjectBackoff:       5 * time.Second,
+		MaxEjectionPercent: 50,
+	}
+	checkConfig(t, c, want)
+}
+
+func TestEveryFlag(t *testing.T) {
+	c, _, err := parse(
+		"--upstream=greet", "--listen=127.0.0.1:6000", "--endpoints-file=/etc/roundabout/endpoints",
+		"--strategy=ring-hash", "--hash-header=X-User-ID", "--admin-addr=:9000",
+		"--drain-timeout=1m", "--log-level=debug", "--keepalive-time=30s", "--keepalive-timeout=5s",
+		"--eject-failures=3", "--eject-backoff=10s", "--max-ejection-percent=100",
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Upstream:           "greet",
+		Listen:             "127.0.0.1:6000",
+		EndpointsFile:      "/etc/roundabout/endpoints",
+		Strategy:           "ring-hash",
+		HashHeader:         "x-user-id",
+		AdminAddr:          ":9000",
+		DrainTimeout:       time.Minute,
+		LogLevel:           "debug",
+		KeepaliveTime:      30 * time.Second,
+		KeepaliveTimeout:   5 * time.Second,
+		EjectFailures:      3,
+		EjectBackoff:       10 * time.Second,
+		MaxEjectionPercent: 100,
+	}
+	checkConfig(t, c, want)
+}
+
+func checkConfig(t *testing.T, got *Config, want Config) {
+	t.Helper()
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("config = %+v\nwant     %+v", *got, want)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	base := []string{"--upstream=greet", "--endpoints=10.0.0.1:80"}
+	tests := []struct {
+		name string
+		args []string
+		want []string // substrings of the error
+	}{
+		{"no upstream", []string{"--endpoints=a:1"}, []string{"--upstream is required"}},
+		{"blank upstream", []string{"--upstream= ", "--endpoints=a:1"}, []string{"--upstream is required"}},
+		{"no endpoints", []string{"--upstream=greet"}, []string{"exactly one of --endpoints and --endpoints-file is required"}},
+		{"both endpoint sources", append(base, "--endpoints-file=/f"), []string{"--endpoints and --endpoints-file are both set"}},
+		{"empty endpoints", []string{"--upstream=greet", "--endpoints= , "}, []string{`--endpoints=" , "`, "no endpoint listed"}},
+		{"bad endpoint", []string{"--upstream=greet", "--endpoints=a:1,b"}, []string{`--endpoints="a:1,b"`, `endpoint "b"`, "missing port", "port 1-65535"}},
+		{"bad endpoint port", []string{"--upstream=greet", "--endpoints=a:70000"}, []string{`endpoint "a:70000"`, "1 to 65535"}},
+		{"empty endpoints file", []string{"--upstream=greet", "--endpoints-file="}, []string{`--endpoints-file=""`}},
+		{"bad listen", append(base, "--listen=localhost"), []string{`--listen="localhost"`, "missing port", "host:port"}},
+		{"bad listen port", append(base, "--listen=127.0.0.1:x"), []string{`--listen="127.0.0.1:x"`, "0 to 65535"}},
+		{"unknown strategy", append(base, "--strategy=fastest"), []string{`--strategy="fastest"`, "allowed: least-request, peak-ewma, random, ring-hash, round-robin"}},
+		{"bad hash header", append(base, "--hash-header=x user"), []string{`--hash-header="x user"`, "allowed characters"}},
+		{"pseudo header", append(base, "--hash-header=:authority"), []string{`--hash-header=":authority"`}},
+		{"bad admin addr", append(base, "--admin-addr=9901"), []string{`--admin-addr="9901"`, "host:port"}},
+		{"admin on listen", append(base, "--admin-addr=127.0.0.1:50051"), []string{`--admin-addr="127.0.0.1:50051" is the same as --listen`}},
+		{"zero drain timeout", append(base, "--drain-timeout=0s"), []string{"--drain-timeout=0s", "greater than 0"}},
+		{"negative drain timeout", append(base, "--drain-timeout=-1s"), []string{"--drain-timeout=-1s", "greater than 0"}},
+		{"bad log level", append(base, "--log-level=verbose"), []string{`--log-level="verbose"`, "debug, info, warn, error"}},
+		{"zero keepalive time", append(base, "--keepalive-time=0s"), []string{"--keepalive-time=0s", "greater than 0"}},
+		{"zero keepalive timeout", append(base, "--keepalive-timeout=0s"), []string{"--keepalive-timeout=0s", "greater than 0"}},
+		{"zero eject failures", append(base, "--eject-failures=0"), []string{"--eject-failures=0", "at least 1"}},
+		{"zero eject backoff", append(base, "--eject-backoff=0s"), []string{"--eject-backoff=0s", "greater than 0"}},
+		{"ejection percent over 100", append(base, "--max-ejection-percent=101"), []string{"--max-ejection-percent=101", "from 0 to 100"}},
+		{"negative ejection percent", append(base, "--max-ejection-percent=-1"), []string{"--max-ejection-percent=-1", "from 0 to 100"}},
+		{"duration syntax", append(base, "--drain-timeout=30"), []string{`invalid value "30" for flag -drain-timeout`, "duration such as"}},
+		{"int syntax", append(base, "--eject-failures=five"), []string{`invalid value "five" for flag -eject-failures`, "whole number"}},
+		{"unknown flag", append(base, "--colour"), []string{"flag provided but not defined: -colour"}},
+		{"positional argument", append(base, "extra"), []string{`unexpected argument "extra"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := parse(tt.args...)
+			if err == nil {
+				t.Fatalf("Parse(%q) = %+v, want an error", tt.args, c)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestErrorsAreAllReported(t *testing.T) {
+	_, _, err := parse("--endpoints=a:1", "--log-level=loud", "--eject-failures=0")
+	for _, w := range []string{"--upstream", "--log-level", "--eject-failures"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v does not mention %s", err, w)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	_, out, err := parse("--help")
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("Parse(--help) error = %v, want flag.ErrHelp", err)
+	}
+	for _, w := range []string{"Usage: roundabout-agent", "-upstream", "-max-ejection-percent", "(default 30s)"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("usage does not contain %q:\n%s", w, out)
+		}
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	for _, level := range LogLevels {
+		log, err := NewLogger(level)
+		if err != nil {
+			t.Fatalf("NewLogger(%q) = %v", level, err)
+		}
+		if got := log.Level().String(); got != level {
+			t.Errorf("NewLogger(%q) level = %s", level, got)
+		}
+	}
+	if _, err := NewLogger("trace"); err == nil || !strings.Contains(err.Error(), `"trace"`) {
+		t.Fatalf("NewLogger(trace) error = %v, want one naming the level", err)
+	}
+}

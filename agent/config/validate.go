@@ -1,0 +1,151 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roundabout-dev/roundabout/agent/discovery/static"
+)
+
+// validateEndpoints checks that exactly one endpoint source is given and
+// parses --endpoints into c.Endpoints.
+func (c *Config) validateEndpoints(list string, given map[string]bool) error {
+	switch {
+	case given["endpoints"] && given["endpoints-file"]:
+		return errors.New("--endpoints and --endpoints-file are both set; exactly one of them is allowed")
+	case !given["endpoints"] && !given["endpoints-file"]:
+		return errors.New("no endpoints: exactly one of --endpoints and --endpoints-file is required")
+	case given["endpoints-file"]:
+		if strings.TrimSpace(c.EndpointsFile) == "" {
+			return errors.New(`--endpoints-file="": want the path of an endpoints file`)
+		}
+		return nil
+	}
+	addrs, err := static.ParseAddrs(splitList(list))
+	if err != nil {
+		return fmt.Errorf("--endpoints=%q: %w; want host:port entries with port 1-65535, comma-separated", list, err)
+	}
+	if len(addrs) == 0 {
+		return fmt.Errorf("--endpoints=%q: no endpoint listed; want host:port entries, comma-separated", list)
+	}
+	c.Endpoints = addrs
+	return nil
+}
+
+// splitList splits a comma-separated list, dropping blank entries.
+func splitList(s string) []string {
+	var out []string
+	for e := range strings.SplitSeq(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// validate checks every flag other than the endpoint source.
+func (c *Config) validate(strategies []string) error {
+	c.HashHeader = strings.ToLower(c.HashHeader)
+	return errors.Join(
+		validateUpstream(c.Upstream),
+		validateHostPort("listen", c.Listen),
+		validateStrategy(c.Strategy, strategies),
+		validateHeader("hash-header", c.HashHeader),
+		validateHostPort("admin-addr", c.AdminAddr),
+		validateDistinct(c.Listen, c.AdminAddr),
+		validatePositive("drain-timeout", c.DrainTimeout),
+		validateLogLevel(c.LogLevel),
+		validatePositive("keepalive-time", c.KeepaliveTime),
+		validatePositive("keepalive-timeout", c.KeepaliveTimeout),
+		validateAtLeast("eject-failures", c.EjectFailures, 1),
+		validatePositive("eject-backoff", c.EjectBackoff),
+		validateBetween("max-ejection-percent", c.MaxEjectionPercent, 0, 100),
+	)
+}
+
+func validateUpstream(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return errors.New("--upstream is required: the upstream's name in logs and metrics, such as greet-server")
+	}
+	return nil
+}
+
+func validateHostPort(flagName, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		if _, perr := strconv.ParseUint(port, 10, 16); perr != nil {
+			err = fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("--%s=%q: %v; want host:port, such as 127.0.0.1:9901", flagName, addr, err)
+	}
+	return nil
+}
+
+// validateDistinct refuses the proxy and the admin server sharing one
+// fixed address, which would fail at bind time with a vaguer error.
+func validateDistinct(listen, admin string) error {
+	if listen == admin && !strings.HasSuffix(listen, ":0") {
+		return fmt.Errorf("--admin-addr=%q is the same as --listen; want a different address", admin)
+	}
+	return nil
+}
+
+func validateStrategy(name string, allowed []string) error {
+	if slices.Contains(allowed, name) {
+		return nil
+	}
+	sorted := slices.Sorted(slices.Values(allowed))
+	return fmt.Errorf("--strategy=%q: unknown strategy; allowed: %s", name, strings.Join(sorted, ", "))
+}
+
+// validateHeader accepts the header names gRPC accepts as metadata keys:
+// lower-case letters, digits, '-', '_' and '.', which excludes HTTP/2
+// pseudo-headers. Empty means unset.
+func validateHeader(flagName, name string) error {
+	if name == "" {
+		return nil
+	}
+	if strings.ContainsFunc(name, invalidHeaderRune) {
+		return fmt.Errorf("--%s=%q: not a valid header name; allowed characters are a-z, 0-9, '-', '_' and '.'", flagName, name)
+	}
+	return nil
+}
+
+func validatePositive(flagName string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("--%s=%s: must be greater than 0, such as 30s", flagName, d)
+	}
+	return nil
+}
+
+func validateAtLeast(flagName string, n, lo int) error {
+	if n < lo {
+		return fmt.Errorf("--%s=%d: must be at least %d", flagName, n, lo)
+	}
+	return nil
+}
+
+func validateBetween(flagName string, n, lo, hi int) error {
+	if n < lo || n > hi {
+		return fmt.Errorf("--%s=%d: must be from %d to %d", flagName, n, lo, hi)
+	}
+	return nil
+}
+
+func validateLogLevel(level string) error {
+	if slices.Contains(LogLevels, level) {
+		return nil
+	}
+	return fmt.Errorf("--log-level=%q: allowed: %s", level, strings.Join(LogLevels, ", "))
+}
+
+func invalidHeaderRune(r rune) bool {
+	return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_' && r != '.'
+}
