@@ -42,7 +42,8 @@ type Config struct {
 	// EjectBackoff is the first ejection's length; each further ejection
 	// of the same endpoint doubles it, up to 5 minutes.
 	EjectBackoff time.Duration
-	// MaxEjectionPercent caps the share of endpoints ejected at once.
+	// MaxEjectionPercent caps the share of endpoints ejected at once; zero
+	// disables ejection.
 	MaxEjectionPercent int
 	// DrainTimeout bounds how long a removed endpoint's streams may run.
 	DrainTimeout time.Duration
@@ -102,9 +103,6 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.EjectBackoff == 0 {
 		cfg.EjectBackoff = 5 * time.Second
-	}
-	if cfg.MaxEjectionPercent == 0 {
-		cfg.MaxEjectionPercent = 50
 	}
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 30 * time.Second

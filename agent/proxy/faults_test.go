@@ -74,6 +74,7 @@ func withLogs(t *testing.T) (agentOption, *observer.ObservedLogs) {
 	return func(p *pool.Config, x *proxy.Config) {
 		p.Logger, x.Logger = log, log
 		p.EjectFailures = 3
+		p.MaxEjectionPercent = 50
 		p.EjectBackoff = 500 * time.Millisecond
 		p.BackoffMax = 200 * time.Millisecond
 	}, logs
@@ -118,4 +119,50 @@ func TestKilledServerLosesOnlyItsInFlightRequests(t *testing.T) {
 
 	restarted := greettest.Start(t, pods[1].Addr(), pods[1].PodName())
 	waitFor(t, "the restarted pod to serve again", 15*time.Second, func() bool { return restarted.Requests() > 20 })
+}
+
+// TestGracefulStopLosesNothing stops a server the way a pod is stopped
+// (GOAWAY, then drain) under load: requests it refused are retried on the
+// others and no request fails.
+func TestGracefulStopLosesNothing(t *testing.T) {
+	pods := greettest.StartPods(t, []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}, 0,
+		greettest.WithDelay(time.Millisecond))
+	opt, _ := withLogs(t)
+	a := startAgent(t, "round-robin", addrs(pods), opt)
+	stop := make(chan struct{})
+	l := runLoad(t, greetClient(t, a.addr), 8, 20000, stop)
+	waitFor(t, "traffic on every pod", 10*time.Second, func() bool { return l.count(pods[1].PodName()) > 50 })
+	pods[1].Stop()
+	before := l.count(pods[0].PodName())
+	waitFor(t, "traffic to go on", 10*time.Second, func() bool { return l.count(pods[0].PodName()) > before+300 })
+	close(stop)
+	if f := l.failures.Load(); f != 0 {
+		t.Fatalf("%d requests failed while a server stopped gracefully", f)
+	}
+}
+
+// TestRemovedEndpointDrains removes an endpoint with requests in flight:
+// they complete, and no new request reaches it.
+func TestRemovedEndpointDrains(t *testing.T) {
+	pods := greettest.StartPods(t, []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}, 0,
+		greettest.WithDelay(20*time.Millisecond))
+	opt, _ := withLogs(t)
+	a := startAgent(t, "round-robin", addrs(pods), opt)
+	stop := make(chan struct{})
+	l := runLoad(t, greetClient(t, a.addr), 12, 20000, stop)
+	waitFor(t, "traffic on every pod", 10*time.Second, func() bool { return l.count(pods[2].PodName()) > 20 })
+	a.pool.Update(toDiscovery(addrs(pods[:2])))
+	waitFor(t, "in-flight requests to the removed pod to finish", 5*time.Second, func() bool {
+		return pods[2].Requests() == int64(l.count(pods[2].PodName()))
+	})
+	served := pods[2].Requests()
+	before := l.count(pods[0].PodName())
+	waitFor(t, "traffic to go on", 10*time.Second, func() bool { return l.count(pods[0].PodName()) > before+100 })
+	close(stop)
+	if got := pods[2].Requests(); got != served {
+		t.Fatalf("removed pod received %d new requests", got-served)
+	}
+	if f := l.failures.Load(); f != 0 {
+		t.Fatalf("%d requests failed while an endpoint was removed", f)
+	}
 }

@@ -132,8 +132,8 @@ func (c *Conn) refuseAboveLocked(last uint32) []*Stream {
 	return out
 }
 
-// GoAway tells the peer that no new streams will be accepted; the
-// connection closes once the open ones end.
+// GoAway tells the peer that no new streams will be accepted (server role)
+// or opened (client role); the connection closes once the open ones end.
 func (c *Conn) GoAway() {
 	c.mu.Lock()
 	if c.goAwaySent || c.closed {
@@ -141,13 +141,8 @@ func (c *Conn) GoAway() {
 		return
 	}
 	c.goAwaySent = true
-	last := c.maxPeerID
-	if c.role == roleServer {
-		last = c.maxPeerID
-	} else {
-		last = 0
-	}
-	c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameGoAway, streamID: last, code: http2.ErrCodeNo})
+	// A client-role connection accepts no streams, so its last one is 0.
+	c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameGoAway, streamID: c.maxPeerID, code: http2.ErrCodeNo})
 	if c.active == 0 && len(c.waitSlot) == 0 {
 		c.closing = true
 	}

@@ -65,6 +65,7 @@ func (c *Conn) closeLocked(s *Stream) {
 	}
 	if c.active == 0 && (c.goAwaySent || c.peerGoAway) && len(c.waitSlot) == 0 {
 		c.closing = true
+		c.wake()
 	}
 }
 

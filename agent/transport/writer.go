@@ -1,9 +1,9 @@
 package transport
 
 import (
-	"google.golang.org/grpc/codes"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc/codes"
 )
 
 // batchLimit bounds the frames taken from the queues under one lock.
