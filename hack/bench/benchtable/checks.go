@@ -25,7 +25,8 @@ const (
 )
 
 // check is one target the agent must meet. eval returns the measured figure
-// and whether it meets the limit; ok is false when a figure is missing.
+// and whether it meets the limit; ok is false when a figure is missing or was
+// not measured under the stated load, and measured may then say why.
 type check struct {
 	name string
 	eval func(agent, haproxy, direct target) (measured string, pass, ok bool)
@@ -56,8 +57,12 @@ func evaluate(targets []target) []verdict {
 	out := make([]verdict, 0, len(agentChecks))
 	for _, c := range agentChecks {
 		v := verdict{Name: c.name, Measured: notMeasured, Verdict: notMeasured}
-		if measured, pass, ok := c.eval(byID[idAgent], byID[idHAProxy], byID[idDirect]); ok {
-			v.Measured, v.Verdict = measured, passOrMiss(pass)
+		measured, pass, ok := c.eval(byID[idAgent], byID[idHAProxy], byID[idDirect])
+		if measured != "" {
+			v.Measured = measured
+		}
+		if ok {
+			v.Verdict = passOrMiss(pass)
 		}
 		out = append(out, v)
 	}
@@ -100,7 +105,11 @@ func checkAddedPacedP50(agent, _, direct target) (string, bool, bool) {
 		return "", false, false
 	}
 	added := agent.Paced.P50 - direct.Paced.P50
-	return fmt.Sprintf("%+.2f ms", ms(added)), added <= maxAddedPacedP50, true
+	measured := fmt.Sprintf("%+.2f ms", ms(added))
+	if !agent.Paced.reached() || !direct.Paced.reached() {
+		return measured + ", a paced run fell short of its rate", false, false
+	}
+	return measured, added <= maxAddedPacedP50, true
 }
 
 func checkServingRSS(agent, _, _ target) (string, bool, bool) {
@@ -109,7 +118,11 @@ func checkServingRSS(agent, _, _ target) (string, bool, bool) {
 		return "", false, false
 	}
 	mib := float64(kib) / kibPerMiB
-	return fmt.Sprintf("%.1f MiB", mib), mib <= maxServingRSSMiB, true
+	measured := fmt.Sprintf("%.1f MiB", mib)
+	if agent.Serving == nil || !agent.Serving.reached() {
+		return measured + ", not at 2000 rps", false, false
+	}
+	return measured, mib <= maxServingRSSMiB, true
 }
 
 func checkNoFailures(agent, _, _ target) (string, bool, bool) {
@@ -117,6 +130,9 @@ func checkNoFailures(agent, _, _ target) (string, bool, bool) {
 		return "", false, false
 	}
 	failed := agent.Saturated.Failed + agent.Paced.Failed
+	if agent.Serving != nil {
+		failed += agent.Serving.Failed
+	}
 	return fmt.Sprintf("%d failed", failed), failed == 0, true
 }
 

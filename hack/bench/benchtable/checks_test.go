@@ -10,7 +10,11 @@ func saturated(rps float64, p99 time.Duration) *load {
 }
 
 func paced(p50 time.Duration) *load {
-	return &load{RPS: 1000, P50: p50, P99: 2 * p50, Count: 3000}
+	return &load{TargetRPS: 1000, RPS: 1000, P50: p50, P99: 2 * p50, Count: 3000}
+}
+
+func serving(rps float64) *load {
+	return &load{TargetRPS: 2000, RPS: rps, Count: 6000}
 }
 
 func benchTargets(agent target) []target {
@@ -37,6 +41,7 @@ func TestEvaluatePassesAnAgentThatMeetsEveryTarget(t *testing.T) {
 		ID:        idAgent,
 		Saturated: saturated(12500, 9*time.Millisecond),
 		Paced:     paced(550 * time.Microsecond),
+		Serving:   serving(1990),
 		Memory:    map[string]int64{keyServingRSS: 15 * 1024},
 	}
 	for i, v := range verdicts(t, agent) {
@@ -51,6 +56,7 @@ func TestEvaluateMissesEachTargetItFails(t *testing.T) {
 		ID:        idAgent,
 		Saturated: &load{RPS: 10000, P99: 11 * time.Millisecond, Count: 100, Failed: 1},
 		Paced:     paced(700 * time.Microsecond),
+		Serving:   serving(2000),
 		Memory:    map[string]int64{keyServingRSS: 21 * 1024},
 	}
 	for i, v := range verdicts(t, agent) {
@@ -74,5 +80,22 @@ func TestAddedPacedP50LimitIsInclusive(t *testing.T) {
 	measured, pass, ok := checkAddedPacedP50(agent, target{}, direct)
 	if !ok || !pass || measured != "+0.30 ms" {
 		t.Fatalf("checkAddedPacedP50 = %q, %v, %v; want \"+0.30 ms\", true, true", measured, pass, ok)
+	}
+}
+
+func TestChecksAtAFixedRateNeedTheRateReached(t *testing.T) {
+	slow := paced(400 * time.Microsecond)
+	slow.RPS = 900
+	agent := target{
+		Paced:   slow,
+		Serving: serving(1500),
+		Memory:  map[string]int64{keyServingRSS: 10 * 1024},
+	}
+	direct := target{Paced: paced(300 * time.Microsecond)}
+	if m, _, ok := checkAddedPacedP50(agent, target{}, direct); ok || m == "" {
+		t.Errorf("checkAddedPacedP50 at 900 of 1000 rps = %q, ok=%v; want a note and ok=false", m, ok)
+	}
+	if m, _, ok := checkServingRSS(agent, target{}, target{}); ok || m == "" {
+		t.Errorf("checkServingRSS at 1500 of 2000 rps = %q, ok=%v; want a note and ok=false", m, ok)
 	}
 }

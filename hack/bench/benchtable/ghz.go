@@ -15,6 +15,9 @@ type ghzReport struct {
 	StatusCodes    map[string]int     `json:"statusCodeDistribution"`
 	Latencies      []ghzLatencyBucket `json:"latencyDistribution"`
 	ErrorsByReason map[string]int     `json:"errorDistribution"`
+	Options        struct {
+		RPS int `json:"rps"`
+	} `json:"options"`
 }
 
 type ghzLatencyBucket struct {
@@ -22,13 +25,19 @@ type ghzLatencyBucket struct {
 	Latency    time.Duration `json:"latency"`
 }
 
-// load is one ghz run reduced to the figures the table prints.
+// reachedShare is how close to its --rps a paced run must come for its
+// latencies to count as measured at that rate.
+const reachedShare = 0.95
+
+// load is one ghz run reduced to the figures the table prints. TargetRPS is
+// the run's --rps, 0 when it ran as fast as it could.
 type load struct {
-	RPS    float64
-	P50    time.Duration
-	P99    time.Duration
-	Count  int
-	Failed int
+	TargetRPS int
+	RPS       float64
+	P50       time.Duration
+	P99       time.Duration
+	Count     int
+	Failed    int
 }
 
 // readLoad parses the ghz JSON report in path.
@@ -52,11 +61,12 @@ func summarize(rep ghzReport, path string) (load, error) {
 		return load{}, fmt.Errorf("%s: latencyDistribution has no p50 or p99", path)
 	}
 	return load{
-		RPS:    rep.RPS,
-		P50:    p50,
-		P99:    p99,
-		Count:  rep.Count,
-		Failed: rep.Count - rep.StatusCodes["OK"],
+		TargetRPS: rep.Options.RPS,
+		RPS:       rep.RPS,
+		P50:       p50,
+		P99:       p99,
+		Count:     rep.Count,
+		Failed:    rep.Count - rep.StatusCodes["OK"],
 	}, nil
 }
 
@@ -67,4 +77,18 @@ func percentile(buckets []ghzLatencyBucket, pct int) (time.Duration, bool) {
 		}
 	}
 	return 0, false
+}
+
+// reached reports whether a paced run came close enough to its --rps; a run
+// that was not paced always has.
+func (l load) reached() bool {
+	return l.TargetRPS == 0 || l.RPS >= reachedShare*float64(l.TargetRPS)
+}
+
+// shortfall is a note for a paced run that did not reach its rate, else "".
+func (l load) shortfall() string {
+	if l.reached() {
+		return ""
+	}
+	return fmt.Sprintf(" (only %.0f of %d rps)", l.RPS, l.TargetRPS)
 }

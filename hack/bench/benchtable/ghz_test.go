@@ -16,7 +16,8 @@ const sampleReport = `{
     {"percentage": 50, "latency": 2500000},
     {"percentage": 99, "latency": 9100000}
   ],
-  "details": [{"latency": 1, "status": "OK"}]
+  "details": [{"latency": 1, "status": "OK"}],
+  "options": {"rps": 1000}
 }`
 
 func TestReadLoadPicksRateLatenciesAndFailures(t *testing.T) {
@@ -28,7 +29,7 @@ func TestReadLoadPicksRateLatenciesAndFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := load{RPS: 9876.5, P50: 2500 * time.Microsecond, P99: 9100 * time.Microsecond, Count: 1000, Failed: 3}
+	want := load{TargetRPS: 1000, RPS: 9876.5, P50: 2500 * time.Microsecond, P99: 9100 * time.Microsecond, Count: 1000, Failed: 3}
 	if got != want {
 		t.Fatalf("readLoad = %+v, want %+v", got, want)
 	}

@@ -32,6 +32,11 @@ func run(w io.Writer, results string) error {
 	if err := writeTable(w, tableHeader, targetRows(targets)); err != nil {
 		return err
 	}
+	if legend := splitLegend(targets); legend != "" {
+		if _, err := fmt.Fprintln(w, legend); err != nil {
+			return err
+		}
+	}
 	if _, err := fmt.Fprintln(w, "\nAgent targets:"); err != nil {
 		return err
 	}

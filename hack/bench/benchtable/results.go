@@ -18,6 +18,7 @@ const (
 	fileSkip      = "skip"         // why the target was not measured
 	fileSaturated = "c50.json"     // ghz report at full speed, c=50
 	filePaced     = "rps1000.json" // ghz report at a fixed 1000 rps
+	fileServing   = "rps2000.json" // ghz report at a fixed 2000 rps, memory sampled meanwhile
 	fileMemory    = "memory"       // key=value lines, sizes in KiB
 	fileSplit     = "split"        // "endpoint count" lines
 )
@@ -37,6 +38,7 @@ type target struct {
 	Skip      string
 	Saturated *load
 	Paced     *load
+	Serving   *load
 	Memory    map[string]int64
 	Split     []serverCount
 }
@@ -85,6 +87,9 @@ func readTarget(dir string) (target, error) {
 		return t, err
 	}
 	if t.Paced, err = readOptionalLoad(filepath.Join(dir, filePaced)); err != nil {
+		return t, err
+	}
+	if t.Serving, err = readOptionalLoad(filepath.Join(dir, fileServing)); err != nil {
 		return t, err
 	}
 	if t.Memory, err = readMemory(filepath.Join(dir, fileMemory)); err != nil {

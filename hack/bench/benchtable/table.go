@@ -40,10 +40,10 @@ func targetRow(t, haproxy, direct target) []string {
 		rpsCell(t.Saturated),
 		latencyCell(t.Saturated, false),
 		latencyCell(t.Saturated, true),
-		failedCell(t.Saturated, t.Paced),
-		latencyCell(t.Paced, false),
+		failedCell(t.Saturated, t.Paced, t.Serving),
+		pacedCell(t.Paced),
 		mibCell(t.Memory, keyPeakHWM),
-		servingCell(t.Memory),
+		servingCell(t.Memory, t.Serving),
 		ratioCell(t, haproxy),
 		ratioCell(t, direct),
 		splitCell(t.Split),
@@ -67,6 +67,14 @@ func latencyCell(l *load, p99 bool) string {
 	return fmt.Sprintf("%.2f ms", ms(l.P50))
 }
 
+// pacedCell is the p50 of a paced run, noting when it fell short of its rate.
+func pacedCell(l *load) string {
+	if l == nil {
+		return none
+	}
+	return latencyCell(l, false) + l.shortfall()
+}
+
 func failedCell(loads ...*load) string {
 	failed, seen := 0, false
 	for _, l := range loads {
@@ -88,12 +96,16 @@ func mibCell(mem map[string]int64, key string) string {
 	return fmt.Sprintf("%.1f", float64(kib)/kibPerMiB)
 }
 
-func servingCell(mem map[string]int64) string {
+func servingCell(mem map[string]int64, serving *load) string {
 	rss := mibCell(mem, keyServingRSS)
 	if rss == none {
 		return none
 	}
-	return fmt.Sprintf("%s (%s)", rss, mibCell(mem, keyServingHWM))
+	cell := fmt.Sprintf("%s (%s)", rss, mibCell(mem, keyServingHWM))
+	if serving != nil {
+		cell += serving.shortfall()
+	}
+	return cell
 }
 
 // ratioCell is t's rps over base's; a target is not compared with itself.
@@ -104,15 +116,32 @@ func ratioCell(t, base target) string {
 	return fmt.Sprintf("%.2fx", t.Saturated.RPS/base.Saturated.RPS)
 }
 
+// splitCell lists the requests each server answered, in endpoint order.
 func splitCell(split []serverCount) string {
 	if len(split) == 0 {
 		return none
 	}
 	parts := make([]string, len(split))
 	for i, s := range split {
-		parts[i] = fmt.Sprintf("%s=%d", s.Endpoint, s.Requests)
+		parts[i] = fmt.Sprint(s.Requests)
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, " / ")
+}
+
+// splitLegend names the servers of the split column, from the first target
+// that has per-server counts.
+func splitLegend(targets []target) string {
+	for _, t := range targets {
+		if len(t.Split) == 0 {
+			continue
+		}
+		names := make([]string, len(t.Split))
+		for i, s := range t.Split {
+			names[i] = s.Endpoint
+		}
+		return "requests per server, over all runs of the target: " + strings.Join(names, " / ")
+	}
+	return ""
 }
 
 func verdictRows(verdicts []verdict) [][]string {

@@ -37,3 +37,14 @@ func TestRatioCellComparesWithBaseButNotWithItself(t *testing.T) {
 		t.Errorf("haproxy vs itself = %q, want %q", got, none)
 	}
 }
+
+func TestSplitCellAndLegendFollowEndpointOrder(t *testing.T) {
+	split := []serverCount{{"127.0.1.2:50051", 10}, {"127.0.1.3:50051", 11}}
+	if got := splitCell(split); got != "10 / 11" {
+		t.Errorf("splitCell = %q, want \"10 / 11\"", got)
+	}
+	legend := splitLegend([]target{{ID: idDirect}, {ID: idHAProxy, Split: split}})
+	if !strings.HasSuffix(legend, "127.0.1.2:50051 / 127.0.1.3:50051") {
+		t.Errorf("splitLegend = %q, want it to end with the endpoints in order", legend)
+	}
+}

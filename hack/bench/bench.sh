@@ -1,0 +1,477 @@
+#!/usr/bin/env bash
+# bench.sh measures unary greet.v1.GreetService/Greet calls, one target after
+# another in one run on this machine, and prints one table:
+#
+#   direct    ghz straight to one greet-server (the limit)
+#   agent     bin/roundabout-agent, round robin over three greet-servers
+#   haproxy   Debian's haproxy, mode http, proto h2, balance roundrobin
+#   nginx     Debian's nginx, grpc_pass with pooled upstream connections
+#
+# Three greet-servers listen on 127.0.1.2, 127.0.1.3 and 127.0.1.4 :50051.
+# Each target gets the same runs, of the same length, with ghz v0.120.0 over
+# one HTTP/2 connection: (proxies only) ghz --rps 2000 while the proxy's RSS
+# is sampled, a warm-up at c=50, a measured run at c=50 as fast as it goes and
+# a measured run at a fixed 1000 rps. Only ratios within one run mean much:
+# the machine is shared.
+#
+# Needs bin/greet-server (and bin/roundabout-agent for the agent row; that row
+# is skipped when it is not built). Installs haproxy and nginx with apt-get
+# when they are missing, and builds ghz once into
+# ${XDG_CACHE_HOME:-$HOME/.cache}/roundabout/bench/.
+#
+# Environment:
+#   BENCH_DURATION   length of each measured run (default 3s)
+#   BENCH_WARMUP     length of the warm-up run (default 1s)
+#   BENCH_PORT_BASE  first of the five loopback ports the proxies use (default 18400)
+#   BENCH_BIN_DIR    where greet-server and roundabout-agent are (default bin/)
+#   BENCH_KEEP=1     keep the work directory with the configs, logs and reports
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH_DIR=$ROOT/hack/bench
+BIN_DIR=${BENCH_BIN_DIR:-$ROOT/bin}
+CACHE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/roundabout/bench
+GHZ_VERSION=v0.120.0
+GHZ=$CACHE_DIR/ghz-$GHZ_VERSION/ghz
+DURATION=${BENCH_DURATION:-3s}
+WARMUP=${BENCH_WARMUP:-1s}
+CONCURRENCY=50
+PACED_RPS=1000
+SERVING_RPS=2000
+
+SERVER_IPS=(127.0.1.2 127.0.1.3 127.0.1.4)
+SERVER_PORT=50051
+PORT_BASE=${BENCH_PORT_BASE:-18400}
+AGENT_PORT=$((PORT_BASE + 0))
+AGENT_ADMIN_PORT=$((PORT_BASE + 1))
+HAPROXY_PORT=$((PORT_BASE + 2))
+HAPROXY_STATS_PORT=$((PORT_BASE + 3))
+NGINX_PORT=$((PORT_BASE + 4))
+
+PROTO=$ROOT/proto/greet/v1/greet.proto
+CALL=greet.v1.GreetService/Greet
+REQUEST='{"first_name":"Bench","last_name":"Mark"}'
+# Flags of every ghz run. "--duration-stop wait" lets the calls in flight when
+# the time is up finish, instead of failing them by closing the connection.
+GHZ_FLAGS=(--insecure --connections 1 -c "$CONCURRENCY" --duration-stop wait
+	--proto "$PROTO" --call "$CALL" -d "$REQUEST" --format json)
+
+# haproxy and nginx live in /usr/sbin, which is not on every user's PATH.
+PATH=$PATH:/usr/sbin:/sbin
+
+WORK=""
+RESULTS=""
+KEEP_WORK=${BENCH_KEEP:-0}
+PIDS=()
+POLICY_RC_D=""
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+# ---------------------------------------------------------------- processes
+
+# start_bg NAME CMD...: runs CMD in the background with its output in
+# $WORK/NAME.log, and leaves its pid in STARTED_PID for the caller.
+start_bg() {
+	local name=$1
+	shift
+	"$@" >"$WORK/$name.log" 2>&1 &
+	STARTED_PID=$!
+	PIDS+=("$STARTED_PID")
+}
+
+# stop_pid PID: SIGTERM, then SIGKILL if it has not exited within 5 seconds.
+stop_pid() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# forget_pid PID: stops PID and drops it from the list cleanup stops.
+forget_pid() {
+	local pid=$1 kept=() p
+	stop_pid "$pid"
+	for p in "${PIDS[@]}"; do
+		[[ $p == "$pid" ]] || kept+=("$p")
+	done
+	PIDS=("${kept[@]}")
+}
+
+cleanup() {
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		stop_pid "${PIDS[i]}"
+	done
+	[[ -z $POLICY_RC_D ]] || rm -f "$POLICY_RC_D"
+	if [[ -n $WORK && $KEEP_WORK != 1 ]]; then
+		rm -rf "$WORK"
+	elif [[ -n $WORK ]]; then
+		log "configs, logs and reports kept in $WORK"
+	fi
+}
+
+# ---------------------------------------------------------------- loopback I/O
+
+port_open() {
+	(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+require_free_port() {
+	if port_open "$1" "$2"; then
+		die "$1:$2 is already in use (set BENCH_PORT_BASE, or stop what listens there)"
+	fi
+}
+
+# wait_port NAME PID HOST PORT: waits up to 10 s for PID to accept on HOST:PORT.
+wait_port() {
+	local name=$1 pid=$2 host=$3 port=$4 i
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || {
+			log "$name exited at start; its log is $WORK/$name.log:"
+			tail -n 20 "$WORK/$name.log" >&2
+			return 1
+		}
+		port_open "$host" "$port" && return 0
+		sleep 0.1
+	done
+	log "$name did not listen on $host:$port within 10s; see $WORK/$name.log"
+	return 1
+}
+
+# tcp_request HOST PORT PAYLOAD: sends PAYLOAD and prints the reply until the
+# peer closes, waiting at most 5 s for each line.
+tcp_request() {
+	local host=$1 port=$2 payload=$3 line
+	exec 3<>"/dev/tcp/$host/$port" || return 1
+	printf '%b' "$payload" >&3
+	while IFS= read -r -t 5 line <&3 || [[ -n $line ]]; do
+		printf '%s\n' "${line%$'\r'}"
+	done
+	exec 3<&-
+}
+
+# http_get HOST PORT PATH: prints the response, status line first.
+http_get() {
+	tcp_request "$1" "$2" "GET $3 HTTP/1.0\r\nHost: $1\r\n\r\n"
+}
+
+# ---------------------------------------------------------------- tools
+
+ensure_ghz() {
+	[[ -x $GHZ ]] && return 0
+	log "building ghz $GHZ_VERSION into $(dirname "$GHZ") (once; takes a few minutes)"
+	mkdir -p "$(dirname "$GHZ")"
+	# Built from the cache directory, so that it never enters the project's go.mod.
+	(cd "$CACHE_DIR" && GOFLAGS=-buildvcs=false GOBIN=$(dirname "$GHZ") \
+		nice -n 10 go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION") ||
+		die "building ghz $GHZ_VERSION failed"
+}
+
+# ensure_packages: installs haproxy and nginx from Debian's packages when
+# missing, without letting the packages start their system services.
+ensure_packages() {
+	local missing=() cmd
+	for cmd in haproxy nginx; do
+		command -v "$cmd" >/dev/null || missing+=("$cmd")
+	done
+	((${#missing[@]} == 0)) && return 0
+	[[ $(id -u) == 0 ]] || die "${missing[*]} missing; installing needs root (apt-get install ${missing[*]})"
+	command -v apt-get >/dev/null || die "${missing[*]} missing and there is no apt-get to install them"
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		POLICY_RC_D=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$POLICY_RC_D"
+		chmod 755 "$POLICY_RC_D"
+	fi
+	log "installing ${missing[*]} with apt-get"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+	[[ -z $POLICY_RC_D ]] || rm -f "$POLICY_RC_D"
+	POLICY_RC_D=""
+}
+
+require_binary() {
+	[[ -x $BIN_DIR/$1 ]] || die "$BIN_DIR/$1 is not built (run make build)"
+}
+
+# ---------------------------------------------------------------- measuring
+
+# ghz_run REPORT ADDRESS GHZ-FLAGS...: one ghz run, its JSON report in REPORT.
+ghz_run() {
+	local report=$1 address=$2
+	shift 2
+	"$GHZ" "${GHZ_FLAGS[@]}" -o "$report" "$@" "$address" 2>>"$WORK/ghz.log" || {
+		log "ghz against $address failed; see $WORK/ghz.log"
+		return 1
+	}
+}
+
+# tree_kib PID FIELD: FIELD (VmRSS, VmHWM) of PID plus its children, in KiB.
+# nginx serves from worker processes; the others are one process.
+tree_kib() {
+	local pid=$1 field=$2 p total=0 kib
+	for p in "$pid" $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+		kib=$(awk -v f="$field:" '$1 == f { print $2 }' /proc/"$p"/status 2>/dev/null || true)
+		total=$((total + ${kib:-0}))
+	done
+	echo "$total"
+}
+
+# measure_serving_rss DIR ADDRESS PID: ghz at a fixed 2000 rps while PID's
+# VmRSS is sampled; records the highest sample and the VmHWM at the end.
+measure_serving_rss() {
+	local dir=$1 address=$2 pid=$3 ghz_pid rss max=0
+	"$GHZ" "${GHZ_FLAGS[@]}" -o "$dir/rps$SERVING_RPS.json" --rps "$SERVING_RPS" --duration "$DURATION" \
+		"$address" 2>>"$WORK/ghz.log" &
+	ghz_pid=$!
+	PIDS+=("$ghz_pid")
+	# The first half second is connection set-up, not serving.
+	sleep 0.5
+	while kill -0 "$ghz_pid" 2>/dev/null; do
+		rss=$(tree_kib "$pid" VmRSS)
+		((rss > max)) && max=$rss
+		sleep 0.25
+	done
+	wait "$ghz_pid" || {
+		log "ghz at $SERVING_RPS rps against $address failed; see $WORK/ghz.log"
+		return 1
+	}
+	forget_pid "$ghz_pid"
+	printf 'serving_rss_kib=%s\nserving_hwm_kib=%s\n' "$max" "$(tree_kib "$pid" VmHWM)" >>"$dir/memory"
+}
+
+# measure DIR ADDRESS [PID]: the runs every target gets, in the same order.
+# With PID (a proxy), also its memory at 2000 rps and its peak.
+measure() {
+	local dir=$1 address=$2 pid=${3:-}
+	if [[ -n $pid ]]; then
+		measure_serving_rss "$dir" "$address" "$pid" || return 1
+	fi
+	ghz_run "$dir/warmup.json" "$address" --duration "$WARMUP" || return 1
+	ghz_run "$dir/c$CONCURRENCY.json" "$address" --duration "$DURATION" || return 1
+	ghz_run "$dir/rps$PACED_RPS.json" "$address" --duration "$DURATION" --rps "$PACED_RPS" || return 1
+	if [[ -n $pid ]]; then
+		printf 'peak_hwm_kib=%s\n' "$(tree_kib "$pid" VmHWM)" >>"$dir/memory"
+	fi
+}
+
+# new_target N ID LABEL: makes the result directory of one row and prints it.
+new_target() {
+	local dir=$RESULTS/$1-$2
+	mkdir -p "$dir"
+	printf '%s\n' "$3" >"$dir/label"
+	echo "$dir"
+}
+
+skip_target() {
+	printf '%s\n' "$2" >"$1/skip"
+	log "skipping $(cat "$1/label"): $2"
+}
+
+endpoints() {
+	local ip list=()
+	for ip in "${SERVER_IPS[@]}"; do
+		list+=("$ip:$SERVER_PORT")
+	done
+	local IFS=,
+	echo "${list[*]}"
+}
+
+start_greet_servers() {
+	local ip n=0
+	for ip in "${SERVER_IPS[@]}"; do
+		n=$((n + 1))
+		require_free_port "$ip" "$SERVER_PORT"
+		start_bg "greet-server-$n" env POD_NAME="greet-$n" POD_IP="$ip" GRPC_PORT="$SERVER_PORT" \
+			"$BIN_DIR/greet-server"
+		wait_port "greet-server-$n" "$STARTED_PID" "$ip" "$SERVER_PORT" || die "greet-server-$n did not start"
+	done
+}
+
+# ---------------------------------------------------------------- targets
+
+bench_direct() {
+	local dir
+	dir=$(new_target 1 direct "direct (${SERVER_IPS[0]}:$SERVER_PORT)")
+	log "direct: ${SERVER_IPS[0]}:$SERVER_PORT"
+	measure "$dir" "${SERVER_IPS[0]}:$SERVER_PORT" || skip_target "$dir" "failed; see $WORK/ghz.log"
+}
+
+bench_agent() {
+	local dir pid
+	dir=$(new_target 2 agent "roundabout-agent (round-robin)")
+	if [[ ! -x $BIN_DIR/roundabout-agent ]]; then
+		skip_target "$dir" "not built (no ${BIN_DIR#"$ROOT"/}/roundabout-agent)"
+		return 0
+	fi
+	log "agent: 127.0.0.1:$AGENT_PORT"
+	require_free_port 127.0.0.1 "$AGENT_PORT"
+	require_free_port 127.0.0.1 "$AGENT_ADMIN_PORT"
+	start_bg agent "$BIN_DIR/roundabout-agent" --upstream greet --listen "127.0.0.1:$AGENT_PORT" \
+		--endpoints "$(endpoints)" --strategy round-robin \
+		--admin-addr "127.0.0.1:$AGENT_ADMIN_PORT" --log-level warn
+	pid=$STARTED_PID
+	if ! wait_port agent "$pid" 127.0.0.1 "$AGENT_PORT" || ! wait_agent_ready "$pid"; then
+		skip_target "$dir" "did not start; see $WORK/agent.log"
+	elif ! measure "$dir" "127.0.0.1:$AGENT_PORT" "$pid"; then
+		skip_target "$dir" "failed; see $WORK/ghz.log and $WORK/agent.log"
+	else
+		agent_split >"$dir/split" || log "agent: no per-server counts from /metrics"
+	fi
+	forget_pid "$pid"
+}
+
+# wait_agent_ready PID: waits up to 10 s for the admin /readyz to answer 200.
+wait_agent_ready() {
+	local pid=$1 i
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		http_get 127.0.0.1 "$AGENT_ADMIN_PORT" /readyz 2>/dev/null | head -n 1 | grep -q ' 200' && return 0
+		sleep 0.1
+	done
+	log "agent: /readyz did not answer 200 within 10s"
+	return 1
+}
+
+# agent_split: requests per endpoint, summed over status codes, from /metrics.
+agent_split() {
+	http_get 127.0.0.1 "$AGENT_ADMIN_PORT" /metrics |
+		awk '/^roundabout_agent_requests_total\{/ {
+			if (match($0, /endpoint="[^"]*"/)) {
+				ep = substr($0, RSTART + 10, RLENGTH - 11)
+				if (ep != "none") n[ep] += $NF
+			}
+		}
+		END { for (ep in n) printf "%s %d\n", ep, n[ep] }'
+}
+
+bench_haproxy() {
+	local dir pid version
+	version=$(haproxy -v | awk 'NR == 1 { sub(/-.*/, "", $3); print $3 }')
+	dir=$(new_target 3 haproxy "haproxy $version (h2, roundrobin)")
+	log "haproxy $version: 127.0.0.1:$HAPROXY_PORT"
+	require_free_port 127.0.0.1 "$HAPROXY_PORT"
+	require_free_port 127.0.0.1 "$HAPROXY_STATS_PORT"
+	render_template haproxy.cfg.in "$WORK/haproxy.cfg" "$HAPROXY_PORT" \
+		"$(server_lines '    server %s %s proto h2')"
+	haproxy -c -q -f "$WORK/haproxy.cfg" || die "haproxy rejected $WORK/haproxy.cfg"
+	start_bg haproxy haproxy -db -f "$WORK/haproxy.cfg"
+	pid=$STARTED_PID
+	if ! wait_port haproxy "$pid" 127.0.0.1 "$HAPROXY_PORT"; then
+		skip_target "$dir" "did not start; see $WORK/haproxy.log"
+	elif ! measure "$dir" "127.0.0.1:$HAPROXY_PORT" "$pid"; then
+		skip_target "$dir" "failed; see $WORK/ghz.log and $WORK/haproxy.log"
+	else
+		haproxy_split >"$dir/split" || log "haproxy: no per-server counts from the stats socket"
+	fi
+	forget_pid "$pid"
+}
+
+# haproxy_split: cumulative streams per server (stot) from the stats socket.
+haproxy_split() {
+	tcp_request 127.0.0.1 "$HAPROXY_STATS_PORT" 'show stat\n' |
+		awk -F, '
+			/^# / { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
+			$1 == "greet" && $2 != "BACKEND" && $2 != "FRONTEND" { printf "%s %d\n", $2, $col["stot"] }'
+}
+
+bench_nginx() {
+	local dir pid version
+	version=$(nginx -v 2>&1 | sed -n 's|.*nginx/\([^ ]*\).*|\1|p')
+	dir=$(new_target 4 nginx "nginx $version (grpc_pass, keepalive)")
+	log "nginx $version: 127.0.0.1:$NGINX_PORT"
+	require_free_port 127.0.0.1 "$NGINX_PORT"
+	mkdir -p "$WORK/nginx-tmp"
+	render_template nginx.conf.in "$WORK/nginx.conf" "$NGINX_PORT" "$(server_lines '        server %s;')"
+	nginx -q -t -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf" ||
+		die "nginx rejected $WORK/nginx.conf"
+	start_bg nginx nginx -p "$WORK" -e "$WORK/nginx-error.log" -c "$WORK/nginx.conf"
+	pid=$STARTED_PID
+	if ! wait_port nginx "$pid" 127.0.0.1 "$NGINX_PORT"; then
+		skip_target "$dir" "did not start; see $WORK/nginx-error.log"
+	elif ! measure "$dir" "127.0.0.1:$NGINX_PORT" "$pid"; then
+		skip_target "$dir" "failed; see $WORK/ghz.log and $WORK/nginx-error.log"
+	fi
+	# Stopping nginx flushes its buffered access log.
+	forget_pid "$pid"
+	[[ -f $dir/skip ]] || nginx_split >"$dir/split" || log "nginx: no per-server counts from the access log"
+}
+
+# nginx_split: requests per server from the access log of upstream addresses.
+nginx_split() {
+	awk '{ n[$1]++ } END { for (ep in n) printf "%s %d\n", ep, n[ep] }' "$WORK/nginx-upstream.log"
+}
+
+# server_lines FORMAT: one FORMAT line per greet-server, given its address twice.
+server_lines() {
+	local ip
+	for ip in "${SERVER_IPS[@]}"; do
+		# shellcheck disable=SC2059 # the format is the argument
+		printf "$1\n" "$ip:$SERVER_PORT" "$ip:$SERVER_PORT"
+	done
+}
+
+# render_template TEMPLATE OUTPUT LISTEN_PORT SERVERS: fills in the @NAME@
+# placeholders of a config template from hack/bench.
+render_template() {
+	local text
+	text=$(<"$BENCH_DIR/$1")
+	text=${text//@LISTEN_PORT@/$3}
+	text=${text//@SERVERS@/$4}
+	text=${text//@WORKDIR@/$WORK}
+	text=${text//@STATS_PORT@/$HAPROXY_STATS_PORT}
+	printf '%s\n' "$text" >"$2"
+}
+
+# ---------------------------------------------------------------- report
+
+print_header() {
+	printf 'Proxy benchmark: unary %s, ghz %s, --connections 1 -c %d, %s per run after a %s warm-up\n' \
+		"$CALL" "$GHZ_VERSION" "$CONCURRENCY" "$DURATION" "$WARMUP"
+	printf 'date: %s   cores: %s   load average at start: %s\n' \
+		"$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf 'servers: %s (%s)\n\n' "$(endpoints)" "$BIN_DIR/greet-server"
+}
+
+print_table() {
+	"$WORK/benchtable" -results "$RESULTS"
+	printf '\nload average at end: %s. Peak RSS is VmHWM after all runs (nginx: master and workers summed).\n' \
+		"$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+main() {
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	command -v go >/dev/null || die "go is not on PATH"
+	ensure_packages
+	ensure_ghz
+	require_binary greet-server
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/roundabout-bench.XXXXXX")
+	# nginx's workers run as an unprivileged user and create temp dirs here.
+	chmod 755 "$WORK"
+	RESULTS=$WORK/results
+	mkdir -p "$RESULTS"
+	# Build the table printer before the runs, so that compiling does not
+	# compete with them.
+	(cd "$ROOT" && go build -o "$WORK/benchtable" ./hack/bench/benchtable)
+
+	start_greet_servers
+	local header
+	header=$(print_header)
+	bench_direct
+	bench_agent
+	bench_haproxy
+	bench_nginx
+	printf '%s\n' "$header"
+	print_table
+}
+
+main "$@"
