@@ -1,0 +1,60 @@
+// Package roundrobin implements the round-robin strategy: every endpoint in
+// turn, in Addr order, so N*k picks over N endpoints give each exactly k.
+//
+// Each picker starts at a random offset, so that many agents rebuilding
+// their pickers at the same moment do not all send their next request to the
+// same endpoint. A pick is one atomic add: about 5 ns and no allocation
+// (see BenchmarkPick), independent of the number of endpoints.
+package roundrobin
+
+import (
+	"math/rand/v2"
+	"sync/atomic"
+
+	"github.com/roundabout-dev/roundabout/agent/balancer"
+	"github.com/roundabout-dev/roundabout/agent/balancer/internal/pickrand"
+)
+
+// Name is the strategy's name in --strategy and the strategy annotation.
+const Name = "round-robin"
+
+func init() {
+	balancer.Register(NewBuilder(Config{}))
+}
+
+// Config configures the round-robin strategy.
+type Config struct {
+	// Source draws each picker's starting offset. Nil means the runtime's
+	// global generator; a seeded source makes the offsets reproducible.
+	Source rand.Source
+}
+
+// NewBuilder returns a round-robin builder configured by cfg.
+func NewBuilder(cfg Config) balancer.Builder {
+	return builder{rand: pickrand.New(cfg.Source)}
+}
+
+type builder struct {
+	rand *pickrand.Rand
+}
+
+func (builder) Name() string { return Name }
+
+func (b builder) Build(endpoints []balancer.Endpoint) balancer.Picker {
+	if len(endpoints) == 0 {
+		return balancer.NewErrPicker(balancer.ErrNoEndpoint)
+	}
+	p := &picker{endpoints: endpoints}
+	p.next.Store(uint64(b.rand.IntN(len(endpoints))))
+	return p
+}
+
+type picker struct {
+	endpoints []balancer.Endpoint
+	next      atomic.Uint64 // index of the next pick, before the modulo
+}
+
+func (p *picker) Pick(balancer.PickInfo) (balancer.Endpoint, error) {
+	i := p.next.Add(1) - 1
+	return p.endpoints[i%uint64(len(p.endpoints))], nil
+}
