@@ -100,7 +100,7 @@ func (c Config) validateDNSServer() error {
 		return nil
 	}
 	if c.LBPolicy != PolicyRoundRobin {
-		return fmt.Errorf("%s: only used with %s=%s", EnvDNSServer, EnvLBPolicy, PolicyRoundRobin)
+		return fmt.Errorf("%s: %q is only used with %s=%s", EnvDNSServer, c.DNSServer, EnvLBPolicy, PolicyRoundRobin)
 	}
 	if _, _, err := net.SplitHostPort(c.DNSServer); err != nil || strings.Contains(c.DNSServer, "/") {
 		return fmt.Errorf("%s: %q is not a host:port address", EnvDNSServer, c.DNSServer)
