@@ -47,6 +47,9 @@ func (p *Pool) eject(e *Endpoint) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.canEjectLocked() {
+		e.mu.Lock()
+		e.failures = 0
+		e.mu.Unlock()
 		e.log.Warn("endpoint not ejected: too many endpoints ejected already",
 			zap.Int("max_ejection_percent", p.cfg.MaxEjectionPercent))
 		return

@@ -114,16 +114,20 @@ func withDefaults(cfg Config) Config {
 }
 
 // Pick chooses the endpoint for one request and returns it with its
-// connection.
+// connection. An endpoint whose connection went away after the snapshot was
+// taken is skipped: the picker is asked again, as often as there are
+// endpoints.
 func (p *Pool) Pick(info balancer.PickInfo) (*Endpoint, *transport.Conn, error) {
 	s := p.snap.Load()
-	be, err := s.picker.Pick(info)
-	if err != nil {
-		return nil, nil, ErrNoEndpoint
-	}
-	e := s.byAddr[be.Addr]
-	if c := e.conn.Load(); c != nil {
-		return e, c, nil
+	for range max(len(s.byAddr), 1) {
+		be, err := s.picker.Pick(info)
+		if err != nil {
+			return nil, nil, ErrNoEndpoint
+		}
+		e := s.byAddr[be.Addr]
+		if c := e.conn.Load(); c != nil {
+			return e, c, nil
+		}
 	}
 	return nil, nil, ErrNoEndpoint
 }

@@ -30,6 +30,10 @@ type agent struct {
 type agentOption func(*pool.Config, *proxy.Config)
 
 func startAgent(t *testing.T, strategy string, endpoints []string, opts ...agentOption) *agent {
+	return startAgentTB(t, strategy, endpoints, opts...)
+}
+
+func startAgentTB(t testing.TB, strategy string, endpoints []string, opts ...agentOption) *agent {
 	t.Helper()
 	b, err := balancer.Get(strategy)
 	if err != nil {
@@ -69,7 +73,7 @@ func toDiscovery(addrs []string) []discovery.Endpoint {
 }
 
 // waitReady waits until n endpoints are connected.
-func (a *agent) waitReady(t *testing.T, n int) {
+func (a *agent) waitReady(t testing.TB, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -81,7 +85,7 @@ func (a *agent) waitReady(t *testing.T, n int) {
 	t.Fatalf("only %d of %d endpoints connected", a.pool.ReadyCount(), n)
 }
 
-func dial(t *testing.T, addr string) *grpc.ClientConn {
+func dial(t testing.TB, addr string) *grpc.ClientConn {
 	t.Helper()
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -1,0 +1,125 @@
+package pool_test
+
+import (
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+	"google.golang.org/grpc/codes"
+
+	"github.com/roundabout-dev/roundabout/agent/balancer"
+	_ "github.com/roundabout-dev/roundabout/agent/balancer/roundrobin"
+	"github.com/roundabout-dev/roundabout/agent/discovery"
+	"github.com/roundabout-dev/roundabout/agent/pool"
+	"github.com/roundabout-dev/roundabout/greet/greettest"
+)
+
+func newPool(t *testing.T, cfg pool.Config) (*pool.Pool, *observer.ObservedLogs) {
+	t.Helper()
+	core, logs := observer.New(zapcore.InfoLevel)
+	cfg.Upstream, cfg.Logger = "greet", zap.New(core)
+	b, err := balancer.Get("round-robin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pool.New(cfg, b)
+	t.Cleanup(func() { p.Close(t.Context()) })
+	return p, logs
+}
+
+func endpoints(pods []*greettest.Server) []discovery.Endpoint {
+	out := make([]discovery.Endpoint, len(pods))
+	for i, p := range pods {
+		out[i] = discovery.Endpoint{Addr: p.Addr()}
+	}
+	return out
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestUpdateDiffsTheEndpointSet(t *testing.T) {
+	pods := greettest.StartPods(t, []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}, 0)
+	p, logs := newPool(t, pool.Config{})
+	p.Update(endpoints(pods))
+	eventually(t, "three connected endpoints", func() bool { return p.ReadyCount() == 3 })
+	p.Update(endpoints(pods[1:]))
+	p.Update(endpoints(pods[1:]))
+	if n := p.ReadyCount(); n != 2 {
+		t.Fatalf("%d endpoints usable after removing one, want 2", n)
+	}
+	if n := logs.FilterMessage("endpoint added").Len(); n != 3 {
+		t.Fatalf("%d 'endpoint added' lines, want 3", n)
+	}
+	removed := logs.FilterMessage("endpoint removed").All()
+	if len(removed) != 1 || removed[0].ContextMap()["endpoint"] != pods[0].Addr() {
+		t.Fatalf("'endpoint removed' lines: %v", removed)
+	}
+	for range 10 {
+		e, _, err := p.Pick(balancer.PickInfo{})
+		if err != nil || e.Addr == pods[0].Addr() {
+			t.Fatalf("picked %v, %v after removal", e, err)
+		}
+	}
+	if d := p.Debug(); len(d.Endpoints) != 2 || d.Strategy != "round-robin" {
+		t.Fatalf("debug snapshot %+v", d)
+	}
+}
+
+func TestConsecutiveUnavailableEjectsThenReadmits(t *testing.T) {
+	pods := greettest.StartPods(t, []string{"127.0.0.2", "127.0.0.3"}, 0)
+	p, logs := newPool(t, pool.Config{EjectFailures: 3, EjectBackoff: 200 * time.Millisecond, MaxEjectionPercent: 50})
+	p.Update(endpoints(pods))
+	eventually(t, "two connected endpoints", func() bool { return p.ReadyCount() == 2 })
+	var victim *pool.Endpoint
+	for victim == nil || victim.Addr != pods[0].Addr() {
+		victim, _, _ = p.Pick(balancer.PickInfo{})
+	}
+	victim.Report(codes.Unavailable, nil)
+	victim.Report(codes.OK, nil)
+	victim.Report(codes.Unavailable, nil)
+	victim.Report(codes.Unavailable, nil)
+	if p.ReadyCount() != 2 {
+		t.Fatal("ejected after two consecutive failures; a success must reset the count")
+	}
+	victim.Report(codes.Unavailable, nil)
+	if p.ReadyCount() != 1 || logs.FilterMessage("endpoint ejected").Len() != 1 {
+		t.Fatalf("after 3 consecutive failures: %d usable, %d ejection lines", p.ReadyCount(), logs.FilterMessage("endpoint ejected").Len())
+	}
+	other, _, _ := p.Pick(balancer.PickInfo{})
+	for range 3 {
+		other.Report(codes.Unavailable, nil)
+	}
+	if p.ReadyCount() != 1 {
+		t.Fatal("ejected the last endpoint beyond the 50% cap")
+	}
+	eventually(t, "re-admission", func() bool { return p.ReadyCount() == 2 })
+	if logs.FilterMessage("endpoint re-admitted").Len() != 1 {
+		t.Fatal("no 're-admitted' log line")
+	}
+}
+
+func TestSetStrategyLogsTheSwap(t *testing.T) {
+	p, logs := newPool(t, pool.Config{})
+	b, _ := balancer.Get("round-robin")
+	p.SetStrategy(b)
+	if logs.FilterMessage("strategy changed").Len() != 0 {
+		t.Fatal("logged a swap to the same strategy")
+	}
+	if err := p.Ready(); err == nil {
+		t.Fatal("an empty pool reports ready")
+	}
+	if _, _, err := p.Pick(balancer.PickInfo{}); err != pool.ErrNoEndpoint {
+		t.Fatalf("Pick on an empty pool: %v", err)
+	}
+}
