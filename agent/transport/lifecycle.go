@@ -30,9 +30,10 @@ func (c *Conn) push(s *Stream, it item) {
 // popItem drops the head item of s; end marks the stream's sending side done.
 func (c *Conn) popItem(s *Stream, end bool) {
 	s.q[0] = item{}
-	s.q = s.q[1:]
-	if len(s.q) == 0 {
-		s.q = s.q[:0:0]
+	if len(s.q) == 1 {
+		s.q = s.q[:0] // keep the backing array for the next item
+	} else {
+		s.q = s.q[1:]
 	}
 	if end {
 		s.sentEnd = true

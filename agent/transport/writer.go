@@ -158,7 +158,11 @@ func (c *Conn) collect(ops []writeOp, refused []*Stream) ([]writeOp, []*Stream) 
 	for len(c.ready) > 0 && len(ops) < batchLimit {
 		s := c.ready[0]
 		c.ready[0] = nil
-		c.ready = c.ready[1:]
+		if len(c.ready) == 1 {
+			c.ready = c.ready[:0]
+		} else {
+			c.ready = c.ready[1:]
+		}
 		s.queued = false
 		var op writeOp
 		var ok bool
