@@ -73,25 +73,27 @@ die() {
 
 # ---------------------------------------------------------------- processes
 
-# start_bg NAME CMD...: runs CMD in the background with its output in
-# $WORK/NAME.log, and leaves its pid in STARTED_PID for the caller.
+# start_bg NAME CMD...: runs CMD in the background, in a process group of its
+# own (so that stop_pid ends its children too), with its output in $WORK/NAME.log, and leaves its pid (which is also
+# the group id) in STARTED_PID for the caller.
 start_bg() {
 	local name=$1
 	shift
-	"$@" >"$WORK/$name.log" 2>&1 &
+	setsid "$@" >"$WORK/$name.log" 2>&1 &
 	STARTED_PID=$!
 	PIDS+=("$STARTED_PID")
 }
 
-# stop_pid PID: SIGTERM, then SIGKILL if it has not exited within 5 seconds.
+# stop_pid PID: SIGTERM to the process group PID leads, then SIGKILL to what
+# is left of it after 5 seconds or once PID has exited.
 stop_pid() {
 	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
+	kill -TERM -- "-$pid" 2>/dev/null || return 0
 	for ((i = 0; i < 50; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -KILL "$pid" 2>/dev/null || true
+	kill -KILL -- "-$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
 
@@ -228,8 +230,8 @@ tree_kib() {
 # VmRSS is sampled; records the highest sample and the VmHWM at the end.
 measure_serving_rss() {
 	local dir=$1 address=$2 pid=$3 ghz_pid rss max=0
-	"$GHZ" "${GHZ_FLAGS[@]}" -o "$dir/rps$SERVING_RPS.json" --rps "$SERVING_RPS" --duration "$DURATION" \
-		"$address" 2>>"$WORK/ghz.log" &
+	setsid "$GHZ" "${GHZ_FLAGS[@]}" -o "$dir/rps$SERVING_RPS.json" --rps "$SERVING_RPS" \
+		--duration "$DURATION" "$address" 2>>"$WORK/ghz.log" &
 	ghz_pid=$!
 	PIDS+=("$ghz_pid")
 	# The first half second is connection set-up, not serving.
