@@ -65,27 +65,35 @@ func (l *Load) EWMA(now time.Time) time.Duration {
 // when concurrent callers read the clock in one order and lock in the other,
 // counts as no time passing and never moves the stamp back.
 func (l *Load) observeLocked(sample float64, now time.Time) {
+	elapsed := l.advanceLocked(now)
+	switch {
+	case sample >= l.ewma:
+		l.ewma = sample
+	case elapsed > 0:
+		w := math.Exp(-float64(elapsed) / float64(l.decayOrDefault()))
+		l.ewma = l.ewma*w + sample*(1-w)
+	}
+}
+
+// advanceLocked moves the stamp to now and returns the time since the
+// previous observation. The first observation, and a now before the stamp,
+// count as no time passing.
+func (l *Load) advanceLocked(now time.Time) time.Duration {
 	if l.stamp.IsZero() {
 		l.stamp = now
-		if sample > 0 {
-			l.ewma = sample
-		}
-		return
+		return 0
 	}
 	elapsed := now.Sub(l.stamp)
-	if elapsed < 0 {
-		elapsed = 0
-	} else {
-		l.stamp = now
+	if elapsed <= 0 {
+		return 0
 	}
-	if sample > l.ewma {
-		l.ewma = sample
-		return
+	l.stamp = now
+	return elapsed
+}
+
+func (l *Load) decayOrDefault() time.Duration {
+	if l.decay <= 0 {
+		return DefaultDecay
 	}
-	decay := l.decay
-	if decay <= 0 {
-		decay = DefaultDecay
-	}
-	w := math.Exp(-float64(elapsed) / float64(decay))
-	l.ewma = l.ewma*w + sample*(1-w)
+	return l.decay
 }

@@ -1,0 +1,113 @@
+// Package peakewma implements the peak-EWMA strategy of Finagle and Linkerd:
+// each pick draws two distinct endpoints at random and takes the one with
+// the lower cost, where
+//
+//	cost = EWMA latency * (requests in flight + 1)
+//
+// The EWMA (see balancer.Load) jumps to latency peaks at once and decays
+// towards zero while an endpoint is idle, so a slow endpoint is shunned
+// quickly and retried once it has rested. An endpoint that has never
+// answered costs nothing while idle, so it is tried; once it has requests in
+// flight but still no latency sample it costs a large penalty, so it is not
+// flooded before its first answer shows how fast it is.
+//
+// A pick costs two random draws, one clock read and two short-held locks:
+// about 100 ns and no allocation (see BenchmarkPick), independent of the
+// number of endpoints.
+package peakewma
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/roundabout-dev/roundabout/agent/balancer"
+	"github.com/roundabout-dev/roundabout/agent/balancer/internal/pickrand"
+)
+
+// Name is the strategy's name in --strategy and the strategy annotation.
+const Name = "peak-ewma"
+
+// penalty is the cost of an endpoint with requests in flight and no latency
+// sample yet, as in Finagle: far above any measured cost (it stands for
+// about 39 hours of latency), yet finite, so two such endpoints still compare
+// by their requests in flight.
+const penalty = float64(math.MaxInt64 >> 16)
+
+func init() {
+	balancer.Register(NewBuilder(Config{}))
+}
+
+// Config configures the peak-EWMA strategy.
+type Config struct {
+	// Now reads the clock the latency averages are decayed to. Nil means
+	// time.Now. It must be the clock whose readings the proxy passes to
+	// balancer.Load.End.
+	Now func() time.Time
+	// Source supplies the randomness that draws the two candidates. Nil
+	// means the runtime's global generator, which needs no seeding or lock.
+	// A non-nil source is shared by every picker the builder makes and
+	// guarded by a lock, so a seeded source gives reproducible picks.
+	Source rand.Source
+}
+
+// NewBuilder returns a peak-EWMA builder configured by cfg.
+func NewBuilder(cfg Config) balancer.Builder {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return builder{now: now, rand: pickrand.New(cfg.Source)}
+}
+
+type builder struct {
+	now  func() time.Time
+	rand *pickrand.Rand
+}
+
+func (builder) Name() string { return Name }
+
+// Build returns a picker over endpoints. An endpoint without load figures
+// is given fresh ones, so it reads as idle and unmeasured.
+func (b builder) Build(endpoints []balancer.Endpoint) balancer.Picker {
+	if len(endpoints) == 0 {
+		return balancer.NewErrPicker(balancer.ErrNoEndpoint)
+	}
+	for i := range endpoints {
+		if endpoints[i].Load == nil {
+			endpoints[i].Load = new(balancer.Load)
+		}
+	}
+	return &picker{endpoints: endpoints, now: b.now, rand: b.rand}
+}
+
+type picker struct {
+	endpoints []balancer.Endpoint
+	now       func() time.Time
+	rand      *pickrand.Rand
+}
+
+func (p *picker) Pick(balancer.PickInfo) (balancer.Endpoint, error) {
+	if len(p.endpoints) == 1 {
+		return p.endpoints[0], nil
+	}
+	i, j := p.rand.Pair(len(p.endpoints))
+	a, b := p.endpoints[i], p.endpoints[j]
+	now := p.now()
+	if cost(b.Load, now) < cost(a.Load, now) {
+		return b, nil
+	}
+	return a, nil
+}
+
+// cost is the expected wait for a new request on the endpoint, in
+// nanoseconds: its latency average times the requests it would be sharing
+// the endpoint with.
+func cost(l *balancer.Load, now time.Time) float64 {
+	inflight := float64(l.InFlight())
+	ewma := l.EWMA(now)
+	if ewma == 0 && inflight > 0 {
+		return penalty + inflight
+	}
+	return float64(ewma) * (inflight + 1)
+}
