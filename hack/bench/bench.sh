@@ -73,9 +73,9 @@ die() {
 
 # ---------------------------------------------------------------- processes
 
-# start_bg NAME CMD...: runs CMD in the background, in a process group of its
-# own (so that stop_pid ends its children too), with its output in $WORK/NAME.log, and leaves its pid (which is also
-# the group id) in STARTED_PID for the caller.
+# start_bg NAME CMD...: runs CMD in the background with its output in
+# $WORK/NAME.log, in a process group of its own so that stop_pid ends its
+# children too, and leaves its pid (also the group id) in STARTED_PID.
 start_bg() {
 	local name=$1
 	shift
