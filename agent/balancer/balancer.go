@@ -7,7 +7,11 @@
 // flight keep the endpoint they were given.
 //
 // Strategies never see connections, gRPC or Kubernetes: only endpoints and
-// the load figures the proxy records on them.
+// the load figures the proxy records on them. Each lives in its own
+// subpackage (roundrobin, random, leastrequest, peakewma, ringhash) and
+// registers itself when imported; importing agent/balancer/all registers
+// them all. Every Pick is allocation-free; each package's documentation
+// gives its cost.
 package balancer
 
 import (

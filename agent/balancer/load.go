@@ -41,6 +41,12 @@ func (l *Load) End(rtt time.Duration, now time.Time) {
 	l.mu.Unlock()
 }
 
+// Cancel records that a request started with Begin ended without reaching
+// the endpoint, as when no connection was ready. It leaves the latency
+// average alone: recording such an attempt with End would count it as a
+// near-zero latency and make an endpoint that fails fast look fast.
+func (l *Load) Cancel() { l.inflight.Add(-1) }
+
 // InFlight is the number of requests currently in flight.
 func (l *Load) InFlight() int64 { return l.inflight.Load() }
 

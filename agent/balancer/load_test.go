@@ -22,6 +22,21 @@ func TestLoadInFlight(t *testing.T) {
 	}
 }
 
+func TestLoadCancelLeavesLatencyAlone(t *testing.T) {
+	var l Load
+	l.Begin()
+	l.Cancel()
+	if got, ewma := l.InFlight(), l.EWMA(t0); got != 0 || ewma != 0 {
+		t.Fatalf("after Begin, Cancel: InFlight %d, EWMA %v; want 0 and no sample", got, ewma)
+	}
+	l.End(50*time.Millisecond, t0)
+	l.Begin()
+	l.Cancel()
+	if got := l.EWMA(t0); got != 50*time.Millisecond {
+		t.Fatalf("EWMA after a cancelled request = %v; want the 50ms sample unchanged", got)
+	}
+}
+
 func TestLoadEWMAIsZeroUntilFirstSample(t *testing.T) {
 	var l Load
 	l.Begin()
