@@ -439,7 +439,11 @@ print_header() {
 		"$CALL" "$GHZ_VERSION" "$CONCURRENCY" "$DURATION" "$WARMUP"
 	printf 'date: %s   cores: %s   load average at start: %s\n' \
 		"$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-	printf 'servers: %s (%s)\n\n' "$(endpoints)" "$BIN_DIR/greet-server"
+	printf 'servers: %s (%s)\n' "$(endpoints)" "$BIN_DIR/greet-server"
+	awk -v cores="$(nproc)" '$1 > cores {
+		printf "warning: load average %s on %d cores: other work competes with the runs; only ratios within this run mean anything, and little\n", $1, cores
+	}' /proc/loadavg
+	echo
 }
 
 print_table() {
