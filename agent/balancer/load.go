@@ -15,14 +15,20 @@ const DefaultDecay = 10 * time.Second
 // peak-sensitive, time-decayed latency average (the "peak EWMA" of Finagle
 // and Linkerd). The proxy updates it; pickers read it. The zero value is
 // ready to use with DefaultDecay.
+//
+// The average jumps to any sample above its current value, blends smaller
+// samples in with a weight that grows with the time since the previous
+// sample, and between samples decays towards zero, so an idle endpoint is
+// tried again. Only samples change it: reading it, however often, does not,
+// so pickers never write to it and its value does not depend on traffic
+// elsewhere.
 type Load struct {
 	inflight atomic.Int64
 
-	mu      sync.Mutex
-	ewma    float64 // nanoseconds
-	sampled bool    // a request has completed
-	stamp   time.Time
-	decay   time.Duration
+	mu    sync.Mutex
+	ewma  float64   // nanoseconds, as of stamp
+	stamp time.Time // when the last sample was taken; zero until the first
+	decay time.Duration
 }
 
 // NewLoad returns a Load whose EWMA decays with the given time constant.
@@ -36,7 +42,6 @@ func (l *Load) Begin() { l.inflight.Add(1) }
 func (l *Load) End(rtt time.Duration, now time.Time) {
 	l.inflight.Add(-1)
 	l.mu.Lock()
-	l.sampled = true
 	l.observeLocked(float64(max(rtt, 0)), now)
 	l.mu.Unlock()
 }
@@ -55,51 +60,43 @@ func (l *Load) InFlight() int64 { return l.inflight.Load() }
 // long-idle endpoint still reads as measured (and cheap), never as unknown.
 func (l *Load) EWMA(now time.Time) time.Duration {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.observeLocked(0, now)
-	if !l.sampled {
+	ewma, stamp := l.ewma, l.stamp
+	l.mu.Unlock()
+	if stamp.IsZero() {
 		return 0
 	}
-	return max(time.Duration(l.ewma), 1)
+	return max(time.Duration(ewma*l.weight(now.Sub(stamp))), 1)
 }
 
-// observeLocked folds one sample into the average. A sample above the current
-// average replaces it at once (peak sensitivity); smaller samples pull it down
-// with a weight that grows with the time since the last sample. Reads fold in
-// a zero sample, so the average of an idle endpoint decays towards zero and
-// the endpoint is tried again. A now earlier than the last observation, as
-// when concurrent callers read the clock in one order and lock in the other,
-// counts as no time passing and never moves the stamp back.
+// observeLocked folds one sample into the average. A now earlier than the
+// last sample, as when concurrent requests read the clock in one order and
+// end in the other, counts as no time passing and never moves the stamp
+// back.
 func (l *Load) observeLocked(sample float64, now time.Time) {
-	elapsed := l.advanceLocked(now)
-	switch {
-	case sample >= l.ewma:
-		l.ewma = sample
-	case elapsed > 0:
-		w := math.Exp(-float64(elapsed) / float64(l.decayOrDefault()))
-		l.ewma = l.ewma*w + sample*(1-w)
-	}
-}
-
-// advanceLocked moves the stamp to now and returns the time since the
-// previous observation. The first observation, and a now before the stamp,
-// count as no time passing.
-func (l *Load) advanceLocked(now time.Time) time.Duration {
 	if l.stamp.IsZero() {
+		l.ewma, l.stamp = sample, now
+		return
+	}
+	w := l.weight(now.Sub(l.stamp))
+	if now.After(l.stamp) {
 		l.stamp = now
-		return 0
 	}
-	elapsed := now.Sub(l.stamp)
-	if elapsed <= 0 {
-		return 0
+	if current := l.ewma * w; sample >= current {
+		l.ewma = sample
+	} else {
+		l.ewma = current + sample*(1-w)
 	}
-	l.stamp = now
-	return elapsed
 }
 
-func (l *Load) decayOrDefault() time.Duration {
-	if l.decay <= 0 {
-		return DefaultDecay
+// weight is how much of the average survives elapsed: 1 for no time (or a
+// negative one), falling by a factor e every decay time constant.
+func (l *Load) weight(elapsed time.Duration) float64 {
+	if elapsed <= 0 {
+		return 1
 	}
-	return l.decay
+	decay := l.decay
+	if decay <= 0 {
+		decay = DefaultDecay
+	}
+	return math.Exp(-float64(elapsed) / float64(decay))
 }

@@ -101,14 +101,33 @@ func TestLoadNegativeRTTCountsAsZero(t *testing.T) {
 	}
 }
 
-func TestLoadClockGoingBackDoesNotDoubleCountDecay(t *testing.T) {
+func TestLoadLateSampleDoesNotMoveTheClockBack(t *testing.T) {
 	a, b := NewLoad(time.Second), NewLoad(time.Second)
-	a.End(100*time.Millisecond, t0)
-	b.End(100*time.Millisecond, t0)
-	a.EWMA(t0.Add(2 * time.Second))
-	a.EWMA(t0.Add(time.Second)) // a late reader with an older clock reading
-	if ga, gb := a.EWMA(t0.Add(2*time.Second)), b.EWMA(t0.Add(2*time.Second)); ga != gb {
-		t.Fatalf("EWMA with an out-of-order read = %v; want %v as without it", ga, gb)
+	a.End(100*time.Millisecond, t0.Add(2*time.Second))
+	a.End(100*time.Millisecond, t0.Add(time.Second)) // ended later, read the clock earlier
+	b.End(100*time.Millisecond, t0.Add(2*time.Second))
+	if ga, gb := a.EWMA(t0.Add(3*time.Second)), b.EWMA(t0.Add(3*time.Second)); ga != gb {
+		t.Fatalf("EWMA after an out-of-order sample = %v; want %v as without it", ga, gb)
+	}
+	if got := a.EWMA(t0.Add(time.Second)); got != 100*time.Millisecond {
+		t.Fatalf("EWMA read before the last sample's time = %v; want the undecayed 100ms", got)
+	}
+}
+
+// TestLoadReadsDoNotChangeTheAverage compares an average read every 100ms
+// with one never read: the next sample must leave both the same.
+func TestLoadReadsDoNotChangeTheAverage(t *testing.T) {
+	read, unread := NewLoad(time.Second), NewLoad(time.Second)
+	read.End(100*time.Millisecond, t0)
+	unread.End(100*time.Millisecond, t0)
+	for i := range 20 {
+		read.EWMA(t0.Add(time.Duration(i) * 100 * time.Millisecond))
+	}
+	at := t0.Add(2 * time.Second)
+	read.End(10*time.Millisecond, at)
+	unread.End(10*time.Millisecond, at)
+	if r, u := read.EWMA(at), unread.EWMA(at); r != u {
+		t.Fatalf("EWMA of an often-read average = %v; want %v as if never read", r, u)
 	}
 }
 
