@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/roundabout-dev/roundabout/agent/balancer"
-	_ "github.com/roundabout-dev/roundabout/agent/balancer/roundrobin"
+	_ "github.com/roundabout-dev/roundabout/agent/balancer/all"
 	"github.com/roundabout-dev/roundabout/agent/discovery"
 	"github.com/roundabout-dev/roundabout/agent/pool"
 	"github.com/roundabout-dev/roundabout/greet/greettest"

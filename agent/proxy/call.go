@@ -62,7 +62,7 @@ func (c *call) pick() (*pool.Endpoint, *transport.Conn, error) {
 
 // abandon undoes the accounting of an attempt that sent nothing.
 func (c *call) abandon(ep *pool.Endpoint) {
-	ep.Load.End(0, time.Now())
+	ep.Load.Cancel()
 	if ep.Metrics != nil {
 		ep.Metrics.End(codes.Unavailable, 0)
 	}

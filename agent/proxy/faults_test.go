@@ -21,6 +21,7 @@ import (
 // load sends Greet calls from workers until stop is closed or max calls
 // were made, and counts outcomes per pod.
 type load struct {
+	done     chan struct{} // closed when every worker returned
 	mu       sync.Mutex
 	byPod    map[string]int
 	failures atomic.Int64
@@ -28,7 +29,7 @@ type load struct {
 }
 
 func runLoad(t *testing.T, c greetv1.GreetServiceClient, workers, max int, stop <-chan struct{}) *load {
-	l := &load{byPod: map[string]int{}}
+	l := &load{byPod: map[string]int{}, done: make(chan struct{})}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -44,8 +45,19 @@ func runLoad(t *testing.T, c greetv1.GreetServiceClient, workers, max int, stop 
 			}
 		}()
 	}
+	go func() { wg.Wait(); close(l.done) }()
 	t.Cleanup(wg.Wait)
 	return l
+}
+
+// wait waits until the workers made all their calls.
+func (l *load) wait(t *testing.T, limit time.Duration) {
+	t.Helper()
+	select {
+	case <-l.done:
+	case <-time.After(limit):
+		t.Fatalf("load did not finish within %v (%d calls)", limit, l.calls.Load())
+	}
 }
 
 func (l *load) one(c greetv1.GreetServiceClient) {

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/roundabout-dev/roundabout/agent/balancer"
-	_ "github.com/roundabout-dev/roundabout/agent/balancer/roundrobin"
+	_ "github.com/roundabout-dev/roundabout/agent/balancer/all"
 	"github.com/roundabout-dev/roundabout/agent/discovery"
 	"github.com/roundabout-dev/roundabout/agent/pool"
 	"github.com/roundabout-dev/roundabout/agent/proxy"
