@@ -45,7 +45,7 @@ func (s *Service) Greet(_ context.Context, req *greetv1.GreetRequest) (*greetv1.
 	if err := validate(req, "first_name"); err != nil {
 		return nil, err
 	}
-	return s.response("Greet", fullName(req)), nil
+	return s.response("Greet rpc", fullName(req)), nil
 }
 
 // GreetManyTimes streams count greetings for one request.
@@ -58,7 +58,7 @@ func (s *Service) GreetManyTimes(req *greetv1.GreetManyTimesRequest, stream grpc
 		return err
 	}
 	for i := 1; i <= count; i++ {
-		resp := s.response(fmt.Sprintf("GreetManyTimes (%d/%d)", i, count), fullName(req.GetGreeting()))
+		resp := s.response(fmt.Sprintf("GreetManyTimes rpc (%d/%d)", i, count), fullName(req.GetGreeting()))
 		if err := stream.Send(resp); err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func (s *Service) LongGreet(stream grpc.ClientStreamingServer[greetv1.GreetReque
 	for {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return stream.SendAndClose(s.response("LongGreet", strings.Join(names, ", ")))
+			return stream.SendAndClose(s.response("LongGreet rpc", strings.Join(names, ", ")))
 		}
 		if err != nil {
 			return err
@@ -97,7 +97,7 @@ func (s *Service) GreetEveryone(stream grpc.BidiStreamingServer[greetv1.GreetReq
 		if err := validate(req, "first_name"); err != nil {
 			return err
 		}
-		if err := stream.Send(s.response("GreetEveryone", fullName(req))); err != nil {
+		if err := stream.Send(s.response("GreetEveryone rpc", fullName(req))); err != nil {
 			return err
 		}
 	}
@@ -105,9 +105,9 @@ func (s *Service) GreetEveryone(stream grpc.BidiStreamingServer[greetv1.GreetReq
 
 // response formats the greeting, e.g. "response from Greet rpc: Hello, Ada
 // Lovelace from pod: name(greet-0), ip(10.0.0.7)."
-func (s *Service) response(rpc, names string) *greetv1.GreetResponse {
+func (s *Service) response(source, names string) *greetv1.GreetResponse {
 	return &greetv1.GreetResponse{Result: fmt.Sprintf(
-		"response from %s rpc: Hello, %s from pod: name(%s), ip(%s).", rpc, names, s.pod.Name, s.pod.IP)}
+		"response from %s: Hello, %s from pod: name(%s), ip(%s).", source, names, s.pod.Name, s.pod.IP)}
 }
 
 // validate rejects a request without a first name; field is the name reported to the caller.

@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	log, err := zap.NewProduction()
+	log, err := zap.NewProduction(zap.AddStacktrace(zap.DPanicLevel))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "greet-gateway: building logger: %v\n", err)
 		os.Exit(1)

@@ -22,7 +22,7 @@ import (
 const shutdownTimeout = 20 * time.Second
 
 func main() {
-	log, err := zap.NewProduction()
+	log, err := zap.NewProduction(zap.AddStacktrace(zap.DPanicLevel))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "greet-server: building logger: %v\n", err)
 		os.Exit(1)

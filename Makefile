@@ -1,0 +1,37 @@
+# Roundabout build, test and check targets. `make test` is the one test
+# command; .ci/run runs `make lint proto-check build` and then `make test`.
+
+GO ?= go
+BIN := bin
+
+.PHONY: build test proto proto-check lint
+
+## build: every binary into bin/
+build:
+	$(GO) build -o $(BIN)/ ./greet/cmd/...
+	$(if $(wildcard agent/main.go),$(GO) build -o $(BIN)/roundabout-agent ./agent)
+	$(if $(wildcard webhook/main.go),$(GO) build -o $(BIN)/roundabout-webhook ./webhook)
+
+## test: every test of the module, with the race detector
+test:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+## proto: regenerate the Go code under proto/
+proto:
+	hack/proto.sh
+
+## proto-check: fail when the generated code under proto/ is not what the .proto files produce
+proto-check:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	mkdir -p "$$tmp/hack" && cp go.mod go.sum "$$tmp/" && cp hack/proto.sh "$$tmp/hack/" && cp -R proto "$$tmp/" && \
+	"$$tmp/hack/proto.sh" && \
+	if ! diff -r proto "$$tmp/proto"; then \
+		echo "proto-check: proto/ differs from the code the .proto files generate; run 'make proto' and commit the result" >&2; \
+		exit 1; \
+	fi && echo "proto-check: proto/ is up to date"
+
+## lint: gofmt must have nothing to change, and go vet nothing to report
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')) && \
+	if [ -n "$$unformatted" ]; then echo "lint: gofmt would change:" >&2; echo "$$unformatted" >&2; exit 1; fi
+	$(GO) vet ./...
