@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build test proto proto-check lint
+.PHONY: build test proto proto-check lint bench
 
 ## build: every binary into bin/
 build:
@@ -35,3 +35,7 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')) && \
 	if [ -n "$$unformatted" ]; then echo "lint: gofmt would change:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
+
+## bench: one table of rps, p50, p99 and RSS: direct, the agent, haproxy and nginx (see hack/bench/README.md)
+bench: build
+	BENCH_BIN_DIR=$(abspath $(BIN)) hack/bench/bench.sh
