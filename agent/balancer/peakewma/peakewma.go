@@ -11,9 +11,12 @@
 // flight but still no latency sample it costs a large penalty, so it is not
 // flooded before its first answer shows how fast it is.
 //
-// A pick costs two random draws, one clock read and two short-held locks:
-// about 100 ns and no allocation (see BenchmarkPick), independent of the
-// number of endpoints.
+// Cost: a pick is two random draws, one clock read and, per candidate, a
+// short-held lock and an exponential, and no allocation, independent of the
+// number of endpoints. BenchmarkPick measured about 275 ns on a shared
+// 2-vCPU virtual machine, of which the clock read (kvm-clock, about 100 ns
+// there) is the largest part; BenchmarkPickInjectedClock, whose fixed clock
+// skips both the clock read and the decay, measured about 170 ns.
 package peakewma
 
 import (

@@ -2,10 +2,12 @@
 // independent, uniform choice among the endpoints.
 //
 // It keeps no state between picks, so it is the strategy least affected by
-// many agents acting at once. With the default source a pick is one draw
-// from the runtime's per-thread generator: about 10 ns and no allocation
-// (see BenchmarkPick), independent of the number of endpoints. An injected
-// source adds a lock.
+// many agents acting at once.
+//
+// Cost: with the default source a pick is one draw from the runtime's
+// per-thread generator and no allocation, independent of the number of
+// endpoints; an injected source adds a lock. BenchmarkPick measured 18-23 ns
+// on a shared 2-vCPU virtual machine.
 package random
 
 import (

@@ -3,8 +3,11 @@
 //
 // Each picker starts at a random offset, so that many agents rebuilding
 // their pickers at the same moment do not all send their next request to the
-// same endpoint. A pick is one atomic add: about 5 ns and no allocation
-// (see BenchmarkPick), independent of the number of endpoints.
+// same endpoint.
+//
+// Cost: a pick is one atomic add and no allocation, independent of the
+// number of endpoints. BenchmarkPick measured 8-17 ns on a shared 2-vCPU
+// virtual machine.
 package roundrobin
 
 import (
