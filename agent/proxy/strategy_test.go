@@ -21,8 +21,8 @@ import (
 func TestLoadAwareStrategiesAvoidASlowServer(t *testing.T) {
 	for _, strategy := range []string{"least-request", "peak-ewma"} {
 		t.Run(strategy, func(t *testing.T) {
-			fast := greettest.StartPods(t, []string{"127.0.0.2", "127.0.0.3"}, 0, greettest.WithDelay(2*time.Millisecond))
-			slow := greettest.Start(t, "127.0.0.4:0", "slow", greettest.WithDelay(20*time.Millisecond))
+			fast := greettest.StartPods(t, []string{"127.0.0.2", "127.0.0.3"}, 0, greettest.WithDelay(5*time.Millisecond))
+			slow := greettest.Start(t, "127.0.0.4:0", "slow", greettest.WithDelay(50*time.Millisecond))
 			pods := append(fast, slow)
 			a := startAgent(t, strategy, addrs(pods))
 			stop := make(chan struct{})

@@ -95,6 +95,7 @@ func (c *Conn) openLocked(s *Stream) (ok, refused bool) {
 	s.id = c.nextID
 	c.nextID += 2
 	s.opened = true
+	s.sendWin = c.peerInitWin
 	c.streams[s.id] = s
 	c.active++
 	if c.nextID > maxStreamID {

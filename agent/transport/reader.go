@@ -145,9 +145,17 @@ func (c *Conn) onRequestHeaders(id uint32, fields []hpack.HeaderField, end bool)
 		s.forward(item{kind: itemHeaders, fields: fields, end: end})
 		return nil
 	}
-	if id%2 == 0 || id <= c.maxPeerID {
+	if id%2 == 0 {
 		c.mu.Unlock()
 		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	if id <= c.maxPeerID {
+		// A stream that already ended, typically one reset here while the
+		// client was still sending.
+		c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameRSTStream, streamID: id, code: http2.ErrCodeStreamClosed})
+		c.mu.Unlock()
+		c.wake()
+		return nil
 	}
 	if c.goAwaySent {
 		c.maxPeerID = id
