@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,13 +73,11 @@ func TestFailRateAnswersUnavailable(t *testing.T) {
 	}
 }
 
-// alternate returns a and b in turn; the greet server calls it once per RPC,
-// and the calls in these tests are sequential.
+// alternate returns a and b in turn; the greet server calls it once per RPC.
 func alternate(a, b float64) func() float64 {
-	n := 0
+	var n atomic.Int64
 	return func() float64 {
-		n++
-		if n%2 == 1 {
+		if n.Add(1)%2 == 1 {
 			return a
 		}
 		return b
