@@ -102,7 +102,11 @@ func (c *Conn) onGoAway(f *http2.GoAwayFrame) {
 	c.mu.Unlock()
 	c.wake()
 	if first {
-		c.log.Info("peer sent GOAWAY", zap.Stringer("remote", c.nc.RemoteAddr()),
+		level := zap.DebugLevel // a local client closing its connection
+		if c.role == roleClient {
+			level = zap.InfoLevel
+		}
+		c.log.Log(level, "peer sent GOAWAY", zap.Stringer("remote", c.nc.RemoteAddr()),
 			zap.Stringer("code", f.ErrCode), zap.String("debug", string(f.DebugData())))
 		if c.events.GoAway != nil {
 			c.events.GoAway(f.ErrCode, string(f.DebugData()))
