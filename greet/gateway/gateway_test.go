@@ -111,17 +111,20 @@ func TestOversizedBodyIs413(t *testing.T) {
 
 func TestUpstreamFailures(t *testing.T) {
 	tests := map[string]struct {
-		opts   []greettest.Option
-		status int
-		code   string
+		opts    []greettest.Option
+		timeout time.Duration
+		status  int
+		code    string
 	}{
-		"unavailable":       {[]greettest.Option{greettest.WithFailRate(1, nil)}, http.StatusBadGateway, "Unavailable"},
-		"deadline exceeded": {[]greettest.Option{greettest.WithDelay(time.Second)}, http.StatusGatewayTimeout, "DeadlineExceeded"},
+		"unavailable": {[]greettest.Option{greettest.WithFailRate(1, nil)}, 5 * time.Second,
+			http.StatusBadGateway, "Unavailable"},
+		"deadline exceeded": {[]greettest.Option{greettest.WithDelay(time.Second)}, 100 * time.Millisecond,
+			http.StatusGatewayTimeout, "DeadlineExceeded"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			srv := greettest.Start(t, "127.0.0.2:0", "greet-a", tc.opts...)
-			rec := post(newGateway(t, srv.Addr(), 100*time.Millisecond), `{"first_name":"Ada"}`)
+			rec := post(newGateway(t, srv.Addr(), tc.timeout), `{"first_name":"Ada"}`)
 			e := decodeError(t, rec)
 			if rec.Code != tc.status || e.GRPCCode != tc.code || e.GRPCMessage == "" {
 				t.Errorf("got %d %+v, want %d with grpc_code %s and a message", rec.Code, e, tc.status, tc.code)
