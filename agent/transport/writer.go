@@ -164,6 +164,9 @@ func (c *Conn) collect(ops []writeOp, refused []*Stream) ([]writeOp, []*Stream) 
 			c.ready = c.ready[1:]
 		}
 		s.queued = false
+		if s.closed || s.parked || len(s.q) == 0 {
+			continue // reset or moved while it waited in line
+		}
 		var op writeOp
 		var ok bool
 		op, ok, refused = c.nextOp(s, refused)
