@@ -1,0 +1,153 @@
+package inject
+
+import (
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/roundabout-dev/roundabout/agent/annotations"
+)
+
+// Names the injected agent uses in the pod.
+const (
+	// AgentContainerName is the agent container's name.
+	AgentContainerName = "roundabout-agent"
+	// AnnotationsVolumeName is the downward-API volume holding the pod's
+	// annotations.
+	AnnotationsVolumeName = "roundabout-annotations"
+	// AnnotationsDir is where that volume is mounted in the agent.
+	AnnotationsDir = "/etc/roundabout"
+	// AnnotationsFile is the annotations file's path in the agent.
+	AnnotationsFile = AnnotationsDir + "/annotations"
+	// AdminPortName names the agent's admin port (at most 15 characters).
+	AdminPortName = "rb-admin"
+	// agentUID is distroless's nonroot user, so runAsNonRoot holds
+	// whatever the image declares.
+	agentUID = 65532
+)
+
+// withAgent returns a copy of pod with the agent, its volume and the status
+// annotation added.
+func withAgent(pod *corev1.Pod, o options, cfg Config) *corev1.Pod {
+	out := pod.DeepCopy()
+	if out.Annotations == nil {
+		out.Annotations = map[string]string{}
+	}
+	out.Annotations[annotations.Status] = annotations.StatusInjected
+	out.Spec.Volumes = append(out.Spec.Volumes, annotationsVolume())
+	agent := agentContainer(o, cfg)
+	if cfg.NativeSidecar {
+		agent.RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
+		out.Spec.InitContainers = append([]corev1.Container{agent}, out.Spec.InitContainers...)
+	} else {
+		out.Spec.Containers = append([]corev1.Container{agent}, out.Spec.Containers...)
+	}
+	return out
+}
+
+func agentContainer(o options, cfg Config) corev1.Container {
+	port := cfg.adminPort()
+	return corev1.Container{
+		Name:            AgentContainerName,
+		Image:           cfg.AgentImage,
+		ImagePullPolicy: cfg.ImagePullPolicy,
+		Args:            agentArgs(o, port),
+		Env:             agentEnv(),
+		Ports:           []corev1.ContainerPort{{Name: AdminPortName, ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+		Resources:       agentResources(o),
+		VolumeMounts:    []corev1.VolumeMount{{Name: AnnotationsVolumeName, MountPath: AnnotationsDir, ReadOnly: true}},
+		StartupProbe:    probe("/readyz", port, 1, 120),
+		ReadinessProbe:  probe("/readyz", port, 5, 3),
+		LivenessProbe:   probe("/healthz", port, 10, 3),
+		SecurityContext: agentSecurityContext(),
+	}
+}
+
+// agentArgs builds the agent's command line: one --upstream and --listen
+// pair per upstream, the admin server on the pod IP for probes, and the
+// annotations file for live strategy changes.
+func agentArgs(o options, adminPort int32) []string {
+	var args []string
+	for _, u := range o.upstreams {
+		args = append(args, "--upstream="+u.target, "--listen="+u.listen)
+	}
+	args = append(args,
+		"--annotations-file="+AnnotationsFile,
+		"--admin-addr=$(POD_IP):"+strconv.Itoa(int(adminPort)),
+		"--strategy="+o.strategy,
+	)
+	if o.hashHeader != "" {
+		args = append(args, "--hash-header="+o.hashHeader)
+	}
+	if o.logLevel != "" {
+		args = append(args, "--log-level="+o.logLevel)
+	}
+	return args
+}
+
+func agentEnv() []corev1.EnvVar {
+	return []corev1.EnvVar{
+		fieldEnv("POD_NAME", "metadata.name"),
+		fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+		fieldEnv("POD_IP", "status.podIP"),
+	}
+}
+
+func fieldEnv(name, path string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{
+		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: path},
+	}}
+}
+
+// agentResources applies the defaults and overrides. A memory limit below
+// the default request lowers the request with it, since a request may not
+// exceed its limit.
+func agentResources(o options) corev1.ResourceRequirements {
+	memRequest := DefaultMemoryRequest
+	if o.memoryLimit.Cmp(memRequest) < 0 {
+		memRequest = o.memoryLimit
+	}
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: o.cpuRequest, corev1.ResourceMemory: memRequest},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: o.memoryLimit},
+	}
+}
+
+func probe(path string, port, periodSeconds, failureThreshold int32) *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+			Path: path, Port: intstr.FromInt32(port), Scheme: corev1.URISchemeHTTP,
+		}},
+		PeriodSeconds:    periodSeconds,
+		FailureThreshold: failureThreshold,
+		TimeoutSeconds:   1,
+	}
+}
+
+func agentSecurityContext() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		RunAsNonRoot:             ptr.To(true),
+		RunAsUser:                ptr.To[int64](agentUID),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		AllowPrivilegeEscalation: ptr.To(false),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// annotationsVolume projects the pod's annotations into a file the agent
+// watches, so a strategy change reaches it without a restart.
+func annotationsVolume() corev1.Volume {
+	return corev1.Volume{
+		Name: AnnotationsVolumeName,
+		VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
+			Items: []corev1.DownwardAPIVolumeFile{{
+				Path:     "annotations",
+				FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.annotations"},
+			}},
+		}},
+	}
+}
+

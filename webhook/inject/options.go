@@ -1,0 +1,123 @@
+package inject
+
+import (
+	"slices"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/roundabout-dev/roundabout/agent/annotations"
+	"github.com/roundabout-dev/roundabout/agent/balancer"
+	_ "github.com/roundabout-dev/roundabout/agent/balancer/all" // every strategy, for validation
+	"github.com/roundabout-dev/roundabout/agent/config"
+)
+
+// Default agent resources; the annotations override the CPU request and the
+// memory limit.
+var (
+	DefaultCPURequest    = resource.MustParse("10m")
+	DefaultMemoryRequest = resource.MustParse("32Mi")
+	DefaultMemoryLimit   = resource.MustParse("64Mi")
+)
+
+// options are a pod's validated annotations.
+type options struct {
+	upstreams   []upstream
+	strategy    string
+	hashHeader  string
+	logLevel    string
+	cpuRequest  resource.Quantity
+	memoryLimit resource.Quantity
+}
+
+// parseOptions reads and validates every Roundabout annotation on pod. The
+// error, a *Denial, lists every problem found, not just the first.
+func parseOptions(pod *corev1.Pod) (options, error) {
+	a := pod.Annotations
+	var probs problems
+	checkInjectValue(a[annotations.Inject], &probs)
+	o := options{
+		upstreams:   parseUpstreams(a[annotations.Upstream], &probs),
+		strategy:    parseStrategy(a, &probs),
+		hashHeader:  parseHashHeader(a, &probs),
+		logLevel:    parseLogLevel(a, &probs),
+		cpuRequest:  parseQuantity(a, annotations.AgentCPURequest, DefaultCPURequest, &probs),
+		memoryLimit: parseQuantity(a, annotations.AgentMemoryLimit, DefaultMemoryLimit, &probs),
+	}
+	checkContainerPorts(pod, o.upstreams, &probs)
+	return o, probs.err()
+}
+
+// checkInjectValue accepts an absent value (the namespace asked) and
+// enabled; disabled never gets here.
+func checkInjectValue(v string, probs *problems) {
+	if v != "" && v != annotations.InjectEnabled {
+		probs.add(annotations.Inject, v, "allowed values are %q and %q", annotations.InjectEnabled, annotations.InjectDisabled)
+	}
+}
+
+func parseStrategy(a map[string]string, probs *problems) string {
+	v, ok := a[annotations.Strategy]
+	if !ok {
+		return annotations.DefaultStrategy
+	}
+	if _, err := balancer.Get(v); err != nil {
+		probs.add(annotations.Strategy, v, "not a strategy; allowed: %s", strings.Join(balancer.Names(), ", "))
+	}
+	return v
+}
+
+func parseHashHeader(a map[string]string, probs *problems) string {
+	v, ok := a[annotations.HashHeader]
+	if !ok {
+		return ""
+	}
+	if !httpguts.ValidHeaderFieldName(v) {
+		probs.add(annotations.HashHeader, v, "not an HTTP header name; allowed: letters, digits and !#$%%&'*+-.^_`|~")
+	}
+	return strings.ToLower(v)
+}
+
+func parseLogLevel(a map[string]string, probs *problems) string {
+	v, ok := a[annotations.LogLevel]
+	if !ok {
+		return ""
+	}
+	if !slices.Contains(config.LogLevels, v) {
+		probs.add(annotations.LogLevel, v, "allowed: %s", strings.Join(config.LogLevels, ", "))
+	}
+	return v
+}
+
+// parseQuantity reads a resource quantity annotation, def when absent.
+func parseQuantity(a map[string]string, name string, def resource.Quantity, probs *problems) resource.Quantity {
+	v, ok := a[name]
+	if !ok {
+		return def
+	}
+	q, err := resource.ParseQuantity(v)
+	if err != nil || q.Sign() <= 0 {
+		probs.add(name, v, "want a positive Kubernetes quantity such as %s", def.String())
+		return def
+	}
+	return q
+}
+
+// checkContainerPorts reports upstreams whose listen port is a port one of
+// the pod's own containers declares: the two could not both bind it.
+func checkContainerPorts(pod *corev1.Pod, ups []upstream, probs *problems) {
+	declared := map[int32]string{}
+	for _, c := range slices.Concat(pod.Spec.InitContainers, pod.Spec.Containers) {
+		for _, p := range c.Ports {
+			declared[p.ContainerPort] = c.Name
+		}
+	}
+	for _, u := range ups {
+		if name, ok := declared[u.listenPort]; ok {
+			probs.add(annotations.Upstream, pod.Annotations[annotations.Upstream],
+				"upstream %s listens on %s, a port container %q declares; give it another port with =listen", u.target, u.listen, name)
+		}
+	}
+}
