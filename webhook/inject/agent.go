@@ -150,4 +150,3 @@ func annotationsVolume() corev1.Volume {
 		}},
 	}
 }
-
