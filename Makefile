@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build test proto proto-check lint bench
+.PHONY: build test proto proto-check lint bench controlplane
 
 ## build: every binary into bin/
 build:
@@ -39,3 +39,7 @@ lint:
 ## bench: one table of rps, p50, p99 and RSS: direct, the agent, haproxy and nginx (see hack/bench/README.md)
 bench: build
 	BENCH_BIN_DIR=$(abspath $(BIN)) hack/bench/bench.sh
+
+## controlplane: etcd, kube-apiserver, kube-controller-manager, kube-proxy, kubectl and coredns into the cache (see hack/controlplane/README.md)
+controlplane:
+	hack/controlplane/build.sh
