@@ -127,7 +127,7 @@ target_for() {
 			return
 		fi
 	done
-	die "unknown binary \"$1\"; known: $(printf '%s ' "${targets[@]%%|*}")"
+	die "unknown binary \"$1\"; known: ${targets[*]%%|*}"
 }
 
 main() {
@@ -163,3 +163,4 @@ main() {
 }
 
 main "$@"
+exit
