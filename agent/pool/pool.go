@@ -74,6 +74,7 @@ type Pool struct {
 type snapshot struct {
 	picker balancer.Picker
 	byAddr map[string]*Endpoint
+	addrs  []string // the keys of byAddr, sorted
 }
 
 // New returns an empty pool using the strategy b.
@@ -231,7 +232,11 @@ func (p *Pool) publishLocked() {
 	if len(usable) > 0 {
 		picker = p.builder.Build(usable)
 	}
-	p.snap.Store(&snapshot{picker: picker, byAddr: byAddr})
+	addrs := make([]string, len(usable))
+	for i, e := range usable {
+		addrs[i] = e.Addr
+	}
+	p.snap.Store(&snapshot{picker: picker, byAddr: byAddr, addrs: addrs})
 	p.recordStates(counts)
 }
 
@@ -275,3 +280,7 @@ func (p *Pool) Metrics() *metrics.Upstream { return p.cfg.Metrics }
 
 // ReadyCount is how many endpoints can take requests now.
 func (p *Pool) ReadyCount() int { return len(p.snap.Load().byAddr) }
+
+// ReadyAddrs lists the addresses of the endpoints that can take requests,
+// sorted. The slice must not be modified.
+func (p *Pool) ReadyAddrs() []string { return p.snap.Load().addrs }

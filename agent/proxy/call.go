@@ -27,8 +27,8 @@ type call struct {
 // stream to that endpoint's connection.
 func (p *Proxy) ServeStream(s *transport.Stream) {
 	c := &call{p: p, down: s}
-	if p.cfg.HashHeader != "" {
-		c.info.HashKey, c.info.HasHashKey = s.Header(p.cfg.HashHeader)
+	if h := *p.hashHeader.Load(); h != "" {
+		c.info.HashKey, c.info.HasHashKey = s.Header(h)
 	}
 	for c.attempts < p.cfg.MaxAttempts {
 		ep, conn, err := c.pick()

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -37,9 +38,10 @@ type Config struct {
 
 // Proxy serves one upstream on one listener.
 type Proxy struct {
-	cfg  Config
-	pool *pool.Pool
-	log  *zap.Logger
+	cfg        Config
+	pool       *pool.Pool
+	log        *zap.Logger
+	hashHeader atomic.Pointer[string]
 
 	mu       sync.Mutex
 	conns    map[*transport.Conn]struct{}
@@ -56,8 +58,18 @@ func New(cfg Config, p *pool.Pool) *Proxy {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	return &Proxy{cfg: cfg, pool: p, log: cfg.Logger.With(zap.String("upstream", cfg.Upstream)),
+	px := &Proxy{cfg: cfg, pool: p, log: cfg.Logger.With(zap.String("upstream", cfg.Upstream)),
 		conns: map[*transport.Conn]struct{}{}}
+	px.hashHeader.Store(&cfg.HashHeader)
+	return px
+}
+
+// SetHashHeader changes the request header hash-based strategies key on;
+// it applies to the next request. name must be lower case; empty means none.
+func (p *Proxy) SetHashHeader(name string) {
+	if old := p.hashHeader.Swap(&name); *old != name {
+		p.log.Info("hash header changed", zap.String("from", *old), zap.String("to", name))
+	}
 }
 
 // Serve accepts connections on ln until Shutdown. It returns nil after
