@@ -13,9 +13,10 @@ func (c *Conn) Open(down *Stream, obs Observer) error {
 	l := down.link
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	up := &Stream{conn: c, link: l, fields: down.fields, obs: obs, sendWin: 0}
+	up := &Stream{conn: c, link: l, fields: down.fields, obs: obs}
+	up.q = up.qbuf[:0]
 	first := item{kind: itemHeaders, fields: down.fields, end: down.headersEnd}
-	if err := c.openQueued(up, []item{first}); err != nil {
+	if err := c.openQueued(up, append(up.q, first)); err != nil {
 		return err
 	}
 	l.up = up
@@ -155,7 +156,9 @@ func (s *Stream) endQueued() bool {
 // newDownstream registers a request stream accepted from the client.
 func (c *Conn) newDownstream(id uint32, fields []hpack.HeaderField, end bool) *Stream {
 	s := &Stream{conn: c, id: id, fields: fields, headersEnd: end, recvEnd: end}
-	s.link = &link{down: s}
+	s.q = s.qbuf[:0]
+	s.ownLink.down = s
+	s.link = &s.ownLink
 	s.sendWin = c.peerInitWin
 	s.recvWin = int64(c.cfg.StreamWindow)
 	c.streams[id] = s

@@ -76,6 +76,11 @@ type Stream struct {
 	// headersEnd reports that the request header block ended the request.
 	headersEnd bool
 
+	// ownLink is the link of a downstream half, allocated with it.
+	ownLink link
+	// qbuf backs q for the few items most calls queue.
+	qbuf [2]item
+
 	// The fields below are guarded by conn.mu.
 	q        []item
 	queued   bool // on conn.ready
