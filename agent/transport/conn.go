@@ -77,7 +77,7 @@ type Conn struct {
 	mu             sync.Mutex
 	streams        map[uint32]*Stream
 	ctrl           []writeOp
-	ready          []*Stream
+	ready          streamQueue
 	connBlocked    []*Stream
 	waitSlot       []*Stream
 	sendWin        int64

@@ -179,11 +179,11 @@ func (c *Conn) allStreamsLocked() []*Stream {
 		out = append(out, s)
 	}
 	out = append(out, c.waitSlot...)
-	for _, s := range c.ready {
+	c.ready.each(func(s *Stream) {
 		if !s.opened && c.role == roleClient {
 			out = append(out, s)
 		}
-	}
+	})
 	return out
 }
 

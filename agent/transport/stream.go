@@ -78,8 +78,9 @@ type Stream struct {
 
 	// ownLink is the link of a downstream half, allocated with it.
 	ownLink link
-	// qbuf backs q for the few items most calls queue.
-	qbuf [2]item
+	// qbuf backs q for the few items most calls queue: headers, a message
+	// and trailers.
+	qbuf [3]item
 
 	// The fields below are guarded by conn.mu.
 	q        []item

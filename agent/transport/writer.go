@@ -65,7 +65,7 @@ func (c *Conn) writeLoop() {
 func (c *Conn) isClosing() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.closing && len(c.ctrl) == 0 && len(c.ready) == 0
+	return c.closing && len(c.ctrl) == 0 && c.ready.len() == 0
 }
 
 func (c *Conn) writeOps(ops []writeOp) error {
@@ -155,14 +155,8 @@ func (c *Conn) collect(ops []writeOp, refused []*Stream) ([]writeOp, []*Stream) 
 	ops = append(ops, c.ctrl...)
 	clear(c.ctrl)
 	c.ctrl = c.ctrl[:0]
-	for len(c.ready) > 0 && len(ops) < batchLimit {
-		s := c.ready[0]
-		c.ready[0] = nil
-		if len(c.ready) == 1 {
-			c.ready = c.ready[:0]
-		} else {
-			c.ready = c.ready[1:]
-		}
+	for c.ready.len() > 0 && len(ops) < batchLimit {
+		s := c.ready.pop()
 		s.queued = false
 		if s.closed || s.parked || len(s.q) == 0 {
 			continue // reset or moved while it waited in line
@@ -189,7 +183,7 @@ func (c *Conn) requeue(s *Stream) {
 		return
 	}
 	s.queued = true
-	c.ready = append(c.ready, s)
+	c.ready.push(s)
 }
 
 // nextOp turns the head item of s into a frame, honouring stream slots and
