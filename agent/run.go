@@ -10,16 +10,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/roundabout-dev/roundabout/agent/admin"
 	"github.com/roundabout-dev/roundabout/agent/balancer"
 	"github.com/roundabout-dev/roundabout/agent/config"
-	"github.com/roundabout-dev/roundabout/agent/discovery"
-	"github.com/roundabout-dev/roundabout/agent/discovery/static"
 	"github.com/roundabout-dev/roundabout/agent/metrics"
-	"github.com/roundabout-dev/roundabout/agent/pool"
-	"github.com/roundabout-dev/roundabout/agent/proxy"
-	"github.com/roundabout-dev/roundabout/agent/transport"
 )
 
 // run starts the agent and blocks until ctx ends, then shuts down within
@@ -43,14 +39,13 @@ func run(ctx context.Context, args []string) error {
 	return a.run(ctx, reg)
 }
 
-// agent is one upstream's pool, proxy and endpoint source.
+// agent is every upstream the pod proxies, and the servers around them.
 type agent struct {
-	cfg    *config.Config
-	log    *zap.Logger
-	pool   *pool.Pool
-	proxy  *proxy.Proxy
-	source discovery.Source
-	ln     net.Listener
+	cfg       *config.Config
+	log       *zap.Logger
+	upstreams []*upstream
+	lookaside *grpc.Server
+	lookLn    net.Listener
 }
 
 func newAgent(cfg *config.Config, log *zap.Logger, m *metrics.Metrics) (*agent, error) {
@@ -58,61 +53,78 @@ func newAgent(cfg *config.Config, log *zap.Logger, m *metrics.Metrics) (*agent, 
 	if err != nil {
 		return nil, fmt.Errorf("--strategy: %w", err)
 	}
-	src, err := newSource(cfg, log)
+	a := &agent{cfg: cfg, log: log}
+	newSource, err := sourceFactory(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	tcfg := transport.Config{KeepaliveTime: cfg.KeepaliveTime, KeepaliveTimeout: cfg.KeepaliveTimeout, Logger: log}
-	p := pool.New(pool.Config{
-		Upstream: cfg.Upstream, Transport: tcfg, EjectFailures: cfg.EjectFailures, EjectBackoff: cfg.EjectBackoff,
-		MaxEjectionPercent: cfg.MaxEjectionPercent, DrainTimeout: cfg.DrainTimeout,
-		Metrics: m.Upstream(cfg.Upstream), Logger: log,
-	}, b)
-	px := proxy.New(proxy.Config{Upstream: cfg.Upstream, HashHeader: cfg.HashHeader,
-		Transport: transport.Config{Logger: log}, Logger: log}, p)
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("--listen %s: %w", cfg.Listen, err)
+	for _, up := range cfg.Upstreams {
+		u, err := newUpstream(cfg, up, b, newSource, log, m)
+		if err != nil {
+			a.closeListeners()
+			return nil, err
+		}
+		a.upstreams = append(a.upstreams, u)
 	}
-	return &agent{cfg: cfg, log: log, pool: p, proxy: px, source: src, ln: ln}, nil
+	if err := a.listenLookaside(); err != nil {
+		a.closeListeners()
+		return nil, err
+	}
+	return a, nil
 }
 
-func newSource(cfg *config.Config, log *zap.Logger) (discovery.Source, error) {
-	if cfg.EndpointsFile != "" {
-		return static.NewFile(cfg.EndpointsFile, log), nil
+func (a *agent) closeListeners() {
+	for _, u := range a.upstreams {
+		u.ln.Close()
 	}
-	src, err := static.New(cfg.Endpoints)
-	if err != nil {
-		return nil, fmt.Errorf("--endpoints: %w", err)
-	}
-	return src, nil
 }
 
 func (a *agent) run(ctx context.Context, reg *prometheus.Registry) error {
-	adm := admin.New(admin.Config{Addr: a.cfg.AdminAddr, Gatherer: reg, Ready: a.pool.Ready,
-		Debug: func() any { return a.pool.Debug() }, Logger: a.log})
+	adm := admin.New(admin.Config{Addr: a.cfg.AdminAddr, Gatherer: reg, Ready: a.ready, Debug: a.debug, Logger: a.log})
 	if err := adm.Start(); err != nil {
+		a.closeListeners()
 		return err
 	}
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	watchErr := make(chan error, 1)
-	go func() { watchErr <- a.source.Watch(watchCtx, a.pool.Update) }()
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- a.proxy.Serve(a.ln) }()
-	a.log.Info("agent started", zap.String("upstream", a.cfg.Upstream), zap.String("listen", a.ln.Addr().String()),
-		zap.String("strategy", a.cfg.Strategy), zap.String("admin", adm.Addr()))
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2*len(a.upstreams)+2)
+	for _, u := range a.upstreams {
+		u.start(runCtx, errc)
+	}
+	a.startLive(runCtx, errc)
+	a.serveLookaside(errc)
+	a.log.Info("agent started", zap.Int("upstreams", len(a.upstreams)), zap.String("strategy", a.cfg.Strategy),
+		zap.String("admin", adm.Addr()))
 	var err error
 	select {
 	case <-ctx.Done():
 		a.log.Info("shutting down", zap.Duration("drain_timeout", a.cfg.DrainTimeout))
-	case err = <-watchErr:
-		err = fmt.Errorf("endpoint source: %w", err)
-	case err = <-serveErr:
-		err = fmt.Errorf("proxy: %w", err)
+	case err = <-errc:
 	}
+	cancel()
 	a.shutdown(adm)
 	return err
+}
+
+// ready is /readyz: every upstream has a connected endpoint.
+func (a *agent) ready() error {
+	var errs []error
+	for _, u := range a.upstreams {
+		errs = append(errs, u.pool.Ready())
+	}
+	return errors.Join(errs...)
+}
+
+// debug is /debug/endpoints: each upstream's state.
+func (a *agent) debug() any {
+	out := make([]any, len(a.upstreams))
+	for i, u := range a.upstreams {
+		out[i] = u.pool.Debug()
+	}
+	if len(out) == 1 {
+		return out[0]
+	}
+	return out
 }
 
 // shutdown stops accepting, lets requests in flight finish within the drain
@@ -120,12 +132,19 @@ func (a *agent) run(ctx context.Context, reg *prometheus.Registry) error {
 func (a *agent) shutdown(adm *admin.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.DrainTimeout)
 	defer cancel()
-	if err := a.proxy.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		a.log.Warn("proxy shutdown", zap.Error(err))
+	if a.lookaside != nil {
+		a.lookaside.Stop()
+	}
+	for _, u := range a.upstreams {
+		if err := u.proxy.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			a.log.Warn("proxy shutdown", zap.String("upstream", u.name), zap.Error(err))
+		}
 	}
 	closeCtx, cancelClose := context.WithTimeout(context.Background(), time.Second)
 	defer cancelClose()
-	a.pool.Close(closeCtx)
+	for _, u := range a.upstreams {
+		u.pool.Close(closeCtx)
+	}
 	adm.Shutdown(closeCtx)
 	a.log.Info("agent stopped")
 }

@@ -16,16 +16,25 @@ import (
 
 // Config is the agent's validated configuration.
 type Config struct {
-	// Upstream names the upstream service in logs and metric labels.
-	Upstream string
-	// Listen is the host:port the gRPC proxy serves on.
-	Listen string
+	// Upstreams are the upstreams to serve, each on its own listener, in
+	// the order given.
+	Upstreams []Upstream
 	// Endpoints is the fixed endpoint list from --endpoints, canonical,
 	// deduplicated and sorted; empty when EndpointsFile is set.
 	Endpoints []string
 	// EndpointsFile is the file to read endpoints from and watch; empty
-	// when Endpoints is set.
+	// when Endpoints is set. Without either, endpoints come from the
+	// Kubernetes EndpointSlices of each upstream's Service.
 	EndpointsFile string
+	// Kubeconfig is the kubeconfig file for Kubernetes discovery; empty
+	// means the in-cluster service account.
+	Kubeconfig string
+	// AnnotationsFile is the downward-API file of the pod's annotations,
+	// watched for strategy and hash-header changes; empty means none.
+	AnnotationsFile string
+	// LookasideAddr is where the lookaside Resolve service listens; empty
+	// disables it.
+	LookasideAddr string
 	// Strategy is the balancing strategy's registered name.
 	Strategy string
 	// HashHeader is the lower-case request header hashed by ring-hash;
@@ -82,7 +91,7 @@ func Parse(args []string, strategies []string) (*Config, error) {
 // ParseTo is Parse writing usage and flag syntax errors to w.
 func ParseTo(w io.Writer, args []string, strategies []string) (*Config, error) {
 	c := defaults()
-	fs, endpoints := c.flagSet(w)
+	fs, lists := c.flagSet(w)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -91,10 +100,16 @@ func ParseTo(w io.Writer, args []string, strategies []string) (*Config, error) {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var pairErr error
+	c.Upstreams, pairErr = pairUpstreams(lists.upstreams, lists.listens)
 	err := errors.Join(
-		c.validateEndpoints(*endpoints, given),
+		c.validateEndpoints(lists.endpoints, given),
+		pairErr,
 		c.validate(strategies),
 	)
+	if err == nil {
+		err = c.validateUpstreams()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +118,6 @@ func ParseTo(w io.Writer, args []string, strategies []string) (*Config, error) {
 
 func defaults() *Config {
 	return &Config{
-		Listen:             DefaultListen,
 		Strategy:           DefaultStrategy,
 		AdminAddr:          DefaultAdminAddr,
 		DrainTimeout:       DefaultDrainTimeout,

@@ -24,8 +24,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Upstream:           "greet",
-		Listen:             "127.0.0.1:50051",
+		Upstreams:          []Upstream{{Name: "greet", Listen: "127.0.0.1:50051"}},
 		Endpoints:          []string{"10.0.0.1:50051", "10.0.0.2:50051"},
 		Strategy:           "round-robin",
 		AdminAddr:          "127.0.0.1:9901",
@@ -46,14 +45,17 @@ func TestEveryFlag(t *testing.T) {
 		"--strategy=ring-hash", "--hash-header=X-User-ID", "--admin-addr=:9000",
 		"--drain-timeout=1m", "--log-level=debug", "--keepalive-time=30s", "--keepalive-timeout=5s",
 		"--eject-failures=3", "--eject-backoff=10s", "--max-ejection-percent=100",
+		"--kubeconfig=/k", "--annotations-file=/etc/podinfo/annotations", "--lookaside-addr=127.0.0.1:9902",
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{
-		Upstream:           "greet",
-		Listen:             "127.0.0.1:6000",
+		Upstreams:          []Upstream{{Name: "greet", Listen: "127.0.0.1:6000"}},
 		EndpointsFile:      "/etc/roundabout/endpoints",
+		Kubeconfig:         "/k",
+		AnnotationsFile:    "/etc/podinfo/annotations",
+		LookasideAddr:      "127.0.0.1:9902",
 		Strategy:           "ring-hash",
 		HashHeader:         "x-user-id",
 		AdminAddr:          ":9000",
@@ -83,8 +85,12 @@ func TestErrors(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"no upstream", []string{"--endpoints=a:1"}, []string{"--upstream is required"}},
-		{"blank upstream", []string{"--upstream= ", "--endpoints=a:1"}, []string{"--upstream is required"}},
-		{"no endpoints", []string{"--upstream=greet"}, []string{"exactly one of --endpoints and --endpoints-file is required"}},
+		{"blank upstream", []string{"--upstream= ", "--endpoints=a:1"}, []string{"--upstream: empty name"}},
+		{"two static upstreams", []string{"--upstream=a", "--upstream=b", "--endpoints=a:1", "--listen=:1", "--listen=:2"}, []string{"exactly one --upstream"}},
+		{"listen without upstream", append(base, "--listen=:1", "--listen=:2"), []string{`--listen=":2" has no --upstream`}},
+		{"no listen for a named port", []string{"--upstream=a:grpc", "--upstream=b:grpc"}, []string{`--upstream="a:grpc": no listen address`}},
+		{"two upstreams on one address", []string{"--upstream=a:80", "--upstream=b:80"}, []string{`listens on 127.0.0.1:80, already used by --upstream=a:80`}},
+		{"bad lookaside addr", append(base, "--lookaside-addr=x"), []string{`--lookaside-addr="x"`}},
 		{"both endpoint sources", append(base, "--endpoints-file=/f"), []string{"--endpoints and --endpoints-file are both set"}},
 		{"empty endpoints", []string{"--upstream=greet", "--endpoints= , "}, []string{`--endpoints=" , "`, "no endpoint listed"}},
 		{"bad endpoint", []string{"--upstream=greet", "--endpoints=a:1,b"}, []string{`--endpoints="a:1,b"`, `endpoint "b"`, "missing port", "port 1-65535"}},
@@ -96,7 +102,7 @@ func TestErrors(t *testing.T) {
 		{"bad hash header", append(base, "--hash-header=x user"), []string{`--hash-header="x user"`, "allowed characters"}},
 		{"pseudo header", append(base, "--hash-header=:authority"), []string{`--hash-header=":authority"`}},
 		{"bad admin addr", append(base, "--admin-addr=9901"), []string{`--admin-addr="9901"`, "host:port"}},
-		{"admin on listen", append(base, "--admin-addr=127.0.0.1:50051"), []string{`--admin-addr="127.0.0.1:50051" is the same as --listen`}},
+		{"admin on listen", append(base, "--admin-addr=127.0.0.1:50051"), []string{`listens on 127.0.0.1:50051, already used by --admin-addr`}},
 		{"zero drain timeout", append(base, "--drain-timeout=0s"), []string{"--drain-timeout=0s", "greater than 0"}},
 		{"negative drain timeout", append(base, "--drain-timeout=-1s"), []string{"--drain-timeout=-1s", "greater than 0"}},
 		{"bad log level", append(base, "--log-level=verbose"), []string{`--log-level="verbose"`, "debug, info, warn, error"}},
@@ -126,6 +132,26 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+func TestUpstreamPairing(t *testing.T) {
+	c, _, err := parse("--upstream=greetserver:50051", "--upstream=users.accounts:grpc=127.0.0.1:7000",
+		"--upstream=orders:grpc", "--upstream=billing:6000", "--listen=127.0.0.1:8000", "--listen=127.0.0.1:8001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Upstream{
+		{Name: "greetserver:50051", Listen: "127.0.0.1:8000"},
+		{Name: "users.accounts:grpc", Listen: "127.0.0.1:7000"},
+		{Name: "orders:grpc", Listen: "127.0.0.1:8001"},
+		{Name: "billing:6000", Listen: "127.0.0.1:6000"},
+	}
+	if !reflect.DeepEqual(c.Upstreams, want) {
+		t.Fatalf("upstreams %+v\nwant      %+v", c.Upstreams, want)
+	}
+	if c.Static() {
+		t.Fatal("no endpoint flags, yet the config is static")
+	}
+}
+
 func TestErrorsAreAllReported(t *testing.T) {
 	_, _, err := parse("--endpoints=a:1", "--log-level=loud", "--eject-failures=0")
 	for _, w := range []string{"--upstream", "--log-level", "--eject-failures"} {
@@ -140,7 +166,7 @@ func TestHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("Parse(--help) error = %v, want flag.ErrHelp", err)
 	}
-	for _, w := range []string{"Usage: roundabout-agent", "-upstream", "-max-ejection-percent", "(default 30s)"} {
+	for _, w := range []string{"Usage:", "roundabout-agent --upstream SERVICE", "-upstream", "-max-ejection-percent", "(default 30s)"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("usage does not contain %q:\n%s", w, out)
 		}

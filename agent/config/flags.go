@@ -9,27 +9,39 @@ import (
 	"time"
 )
 
-const usageHeader = `Usage: roundabout-agent --upstream NAME (--endpoints LIST | --endpoints-file FILE) [flags]
+const usageHeader = `Usage:
+  roundabout-agent --upstream SERVICE[.NAMESPACE]:PORT[=LISTEN] [--upstream ...] [flags]
+  roundabout-agent --upstream NAME (--endpoints LIST | --endpoints-file FILE) [flags]
 
-Serves a gRPC proxy that balances every request over the upstream's endpoints.
+Serves a gRPC proxy per upstream that balances every request over the
+upstream's endpoints: the ready pods of a Kubernetes Service, or a static list.
 
 Flags:
 `
 
-// flagSet binds every flag to c. --endpoints is bound to the returned
-// string, which validation splits into c.Endpoints.
-func (c *Config) flagSet(w io.Writer) (*flag.FlagSet, *string) {
+// rawLists holds the flags that validation turns into fields of Config.
+type rawLists struct {
+	endpoints string
+	upstreams []string
+	listens   []string
+}
+
+// flagSet binds every flag to c, and the list flags to the returned lists.
+func (c *Config) flagSet(w io.Writer) (*flag.FlagSet, *rawLists) {
 	fs := flag.NewFlagSet("roundabout-agent", flag.ContinueOnError)
 	fs.SetOutput(w)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHeader)
 		fs.PrintDefaults()
 	}
-	var endpoints string
-	fs.StringVar(&c.Upstream, "upstream", "", "name of the upstream in logs and metrics (required)")
-	fs.StringVar(&c.Listen, "listen", c.Listen, "host:port the gRPC proxy listens on")
-	fs.StringVar(&endpoints, "endpoints", "", "comma-separated endpoints, host:port each")
+	l := &rawLists{}
+	fs.Var(listValue{&l.upstreams}, "upstream", "upstream to serve, repeatable: service[.namespace]:port for Kubernetes discovery, or a name with --endpoints; NAME=LISTEN sets its listen address")
+	fs.Var(listValue{&l.listens}, "listen", "host:port the proxy of the upstream at the same position listens on (default "+DefaultListen+" for one upstream, 127.0.0.1:PORT for several)")
+	fs.StringVar(&l.endpoints, "endpoints", "", "comma-separated endpoints, host:port each")
 	fs.StringVar(&c.EndpointsFile, "endpoints-file", "", "file of endpoints, one per line or comma-separated, watched for changes")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig for Kubernetes discovery (default: in-cluster service account)")
+	fs.StringVar(&c.AnnotationsFile, "annotations-file", "", "downward-API file of the pod's annotations, watched for strategy changes")
+	fs.StringVar(&c.LookasideAddr, "lookaside-addr", "", "host:port to serve the lookaside Resolve API on (default: off)")
 	fs.StringVar(&c.Strategy, "strategy", c.Strategy, "balancing strategy")
 	fs.StringVar(&c.HashHeader, "hash-header", "", "request header whose value ring-hash hashes")
 	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "host:port of the admin server")
@@ -40,7 +52,7 @@ func (c *Config) flagSet(w io.Writer) (*flag.FlagSet, *string) {
 	fs.Var(intValue{&c.EjectFailures}, "eject-failures", "consecutive failures that eject an endpoint")
 	fs.Var(durationValue{&c.EjectBackoff}, "eject-backoff", "base time an endpoint stays ejected")
 	fs.Var(intValue{&c.MaxEjectionPercent}, "max-ejection-percent", "most endpoints, in percent, ejected at once")
-	return fs, &endpoints
+	return fs, l
 }
 
 // durationValue is a time.Duration flag whose syntax error says what a

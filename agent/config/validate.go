@@ -19,7 +19,7 @@ func (c *Config) validateEndpoints(list string, given map[string]bool) error {
 	case given["endpoints"] && given["endpoints-file"]:
 		return errors.New("--endpoints and --endpoints-file are both set; exactly one of them is allowed")
 	case !given["endpoints"] && !given["endpoints-file"]:
-		return errors.New("no endpoints: exactly one of --endpoints and --endpoints-file is required")
+		return nil // Kubernetes discovery
 	case given["endpoints-file"]:
 		if strings.TrimSpace(c.EndpointsFile) == "" {
 			return errors.New(`--endpoints-file="": want the path of an endpoints file`)
@@ -52,12 +52,10 @@ func splitList(s string) []string {
 func (c *Config) validate(strategies []string) error {
 	c.HashHeader = strings.ToLower(c.HashHeader)
 	return errors.Join(
-		validateUpstream(c.Upstream),
-		validateHostPort("listen", c.Listen),
 		validateStrategy(c.Strategy, strategies),
 		validateHeader("hash-header", c.HashHeader),
 		validateHostPort("admin-addr", c.AdminAddr),
-		validateDistinct(c.Listen, c.AdminAddr),
+		validateOptionalHostPort("lookaside-addr", c.LookasideAddr),
 		validatePositive("drain-timeout", c.DrainTimeout),
 		validateLogLevel(c.LogLevel),
 		validatePositive("keepalive-time", c.KeepaliveTime),
@@ -66,13 +64,6 @@ func (c *Config) validate(strategies []string) error {
 		validatePositive("eject-backoff", c.EjectBackoff),
 		validateBetween("max-ejection-percent", c.MaxEjectionPercent, 0, 100),
 	)
-}
-
-func validateUpstream(name string) error {
-	if strings.TrimSpace(name) == "" {
-		return errors.New("--upstream is required: the upstream's name in logs and metrics, such as greet-server")
-	}
-	return nil
 }
 
 func validateHostPort(flagName, addr string) error {
@@ -88,13 +79,11 @@ func validateHostPort(flagName, addr string) error {
 	return nil
 }
 
-// validateDistinct refuses the proxy and the admin server sharing one
-// fixed address, which would fail at bind time with a vaguer error.
-func validateDistinct(listen, admin string) error {
-	if listen == admin && !strings.HasSuffix(listen, ":0") {
-		return fmt.Errorf("--admin-addr=%q is the same as --listen; want a different address", admin)
+func validateOptionalHostPort(flagName, addr string) error {
+	if addr == "" {
+		return nil
 	}
-	return nil
+	return validateHostPort(flagName, addr)
 }
 
 func validateStrategy(name string, allowed []string) error {

@@ -172,8 +172,9 @@ func TestBadFlagsFailAtStart(t *testing.T) {
 	}{
 		"unknown strategy": {[]string{"--upstream", "g", "--endpoints", "127.0.0.2:1", "--strategy", "fastest"},
 			[]string{"--strategy", "fastest", "round-robin", "least-request", "peak-ewma", "ring-hash", "random"}},
-		"bad endpoint": {[]string{"--upstream", "g", "--endpoints", "127.0.0.2:99999"}, []string{"--endpoints", "99999"}},
-		"no endpoints": {[]string{"--upstream", "g"}, []string{"--endpoints"}},
+		"bad endpoint":  {[]string{"--upstream", "g", "--endpoints", "127.0.0.2:99999"}, []string{"--endpoints", "99999"}},
+		"not a service": {[]string{"--upstream", "g"}, []string{`--upstream="g"`}},
+		"no cluster":    {[]string{"--upstream", "greetserver.default:50051", "--kubeconfig", "/nonexistent"}, []string{"--kubeconfig", "/nonexistent"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

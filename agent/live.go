@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/roundabout-dev/roundabout/agent/annotations"
+	"github.com/roundabout-dev/roundabout/agent/balancer"
+)
+
+// startLive follows --annotations-file, when given, and applies strategy
+// and hash-header changes to every upstream without a restart.
+func (a *agent) startLive(ctx context.Context, errc chan<- error) {
+	if a.cfg.AnnotationsFile == "" {
+		return
+	}
+	base := annotations.Live{Strategy: a.cfg.Strategy, HashHeader: a.cfg.HashHeader}
+	go func() {
+		err := annotations.WatchLive(ctx, a.cfg.AnnotationsFile, base, a.log, a.applyLive)
+		if err != nil {
+			errc <- fmt.Errorf("--annotations-file: %w", err)
+		}
+	}()
+}
+
+// applyLive swaps the strategy and hash header. An unknown strategy keeps
+// the current one; the rejection is logged and shown in /debug/endpoints.
+func (a *agent) applyLive(l annotations.Live) {
+	b, err := balancer.Get(l.Strategy)
+	if err != nil {
+		reason := fmt.Sprintf("%s=%q: %v; keeping %s", annotations.Strategy, l.Strategy, err, a.upstreams[0].pool.Strategy())
+		a.log.Warn("invalid strategy annotation", zap.String("annotation", annotations.Strategy),
+			zap.String("value", l.Strategy), zap.Strings("allowed", balancer.Names()))
+		for _, u := range a.upstreams {
+			u.pool.RejectStrategy(reason)
+		}
+	} else {
+		for _, u := range a.upstreams {
+			u.pool.SetStrategy(b)
+		}
+	}
+	for _, u := range a.upstreams {
+		u.proxy.SetHashHeader(strings.ToLower(l.HashHeader))
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"go.uber.org/zap"
+
+	"github.com/roundabout-dev/roundabout/agent/balancer"
+	"github.com/roundabout-dev/roundabout/agent/config"
+	"github.com/roundabout-dev/roundabout/agent/discovery"
+	"github.com/roundabout-dev/roundabout/agent/metrics"
+	"github.com/roundabout-dev/roundabout/agent/pool"
+	"github.com/roundabout-dev/roundabout/agent/proxy"
+	"github.com/roundabout-dev/roundabout/agent/transport"
+)
+
+// upstream is one proxied upstream: its endpoint source feeding its pool,
+// and the proxy serving its listener.
+type upstream struct {
+	name   string
+	target source
+	pool   *pool.Pool
+	proxy  *proxy.Proxy
+	ln     net.Listener
+	log    *zap.Logger
+}
+
+// source is an upstream's endpoint source and, for a Kubernetes Service,
+// the Service it watches.
+type source struct {
+	discovery.Source
+	service, namespace string
+}
+
+// sourceFunc makes the endpoint source of an upstream name.
+type sourceFunc func(name string) (source, error)
+
+func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, newSource sourceFunc,
+	log *zap.Logger, m *metrics.Metrics) (*upstream, error) {
+	src, err := newSource(up.Name)
+	if err != nil {
+		return nil, err
+	}
+	tcfg := transport.Config{KeepaliveTime: cfg.KeepaliveTime, KeepaliveTimeout: cfg.KeepaliveTimeout, Logger: log}
+	p := pool.New(pool.Config{
+		Upstream: up.Name, Transport: tcfg, EjectFailures: cfg.EjectFailures, EjectBackoff: cfg.EjectBackoff,
+		MaxEjectionPercent: cfg.MaxEjectionPercent, DrainTimeout: cfg.DrainTimeout,
+		Metrics: m.Upstream(up.Name), Logger: log,
+	}, b)
+	px := proxy.New(proxy.Config{Upstream: up.Name, HashHeader: cfg.HashHeader,
+		Transport: transport.Config{Logger: log}, Logger: log}, p)
+	ln, err := net.Listen("tcp", up.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--upstream=%s: listen on %s: %w", up.Name, up.Listen, err)
+	}
+	return &upstream{name: up.Name, target: src, pool: p, proxy: px, ln: ln, log: log.With(zap.String("upstream", up.Name))}, nil
+}
+
+// start runs the source and the proxy; a failure of either ends the agent.
+func (u *upstream) start(ctx context.Context, errc chan<- error) {
+	go func() {
+		if err := u.target.Watch(ctx, u.pool.Update); err != nil {
+			errc <- fmt.Errorf("upstream %s: endpoint source: %w", u.name, err)
+		}
+	}()
+	go func() {
+		if err := u.proxy.Serve(u.ln); err != nil {
+			errc <- fmt.Errorf("upstream %s: proxy: %w", u.name, err)
+		}
+	}()
+	u.log.Info("serving upstream", zap.String("listen", u.ln.Addr().String()))
+}

@@ -1,0 +1,82 @@
+package agent
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roundabout-dev/roundabout/agent/filewatch/filewatchtest"
+)
+
+// TestStrategySwapsLiveFromAnnotations changes roundabout.dev/strategy in a
+// downward-API file written the kubelet's way: the running agent swaps
+// within 2 s and logs it; an unknown value keeps the current strategy, is
+// logged with the allowed set and shows in /debug/endpoints.
+func TestStrategySwapsLiveFromAnnotations(t *testing.T) {
+	servers := greetServers(t, "127.0.0.2", "127.0.0.3")
+	vol := filewatchtest.NewKubeletDir(t, t.TempDir(), "annotations", `roundabout.dev/strategy="round-robin"`+"\n")
+	a := startAgent(t, "--endpoints", strings.Join(servers, ","), "--annotations-file", vol.Path())
+	pid := a.cmd.Process.Pid
+
+	vol.Write(`roundabout.dev/strategy="least-request"` + "\n" + `kubernetes.io/config.seen="x"` + "\n")
+	start := time.Now()
+	waitLog(t, a, `"msg":"strategy changed"`, `"from":"round-robin"`, `"to":"least-request"`)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("strategy swapped %v after the file changed; want within 2s", d)
+	}
+	if s := debugStrategy(t, a); s.Strategy != "least-request" {
+		t.Fatalf("/debug/endpoints strategy %q after the swap", s.Strategy)
+	}
+
+	vol.Write(`roundabout.dev/strategy="fastest"` + "\n")
+	waitLog(t, a, `"msg":"invalid strategy annotation"`, `"value":"fastest"`, `"allowed":["least-request","peak-ewma","random","ring-hash","round-robin"]`)
+	s := debugStrategy(t, a)
+	if s.Strategy != "least-request" || !strings.Contains(s.Rejected, `"fastest"`) {
+		t.Fatalf("/debug/endpoints after an invalid value: %+v", s)
+	}
+	if a.cmd.Process.Pid != pid || strings.Count(a.out.String(), `"msg":"agent started"`) != 1 {
+		t.Fatal("the agent restarted")
+	}
+	if got := post(t, startGateway(t, a.listen), 10); got["greet-0"]+got["greet-1"] != 10 {
+		t.Fatalf("traffic after the swaps: %v", got)
+	}
+}
+
+type strategyDebug struct {
+	Strategy string `json:"strategy"`
+	Rejected string `json:"rejected_strategy"`
+}
+
+func debugStrategy(t *testing.T, a *agentProc) strategyDebug {
+	t.Helper()
+	var d strategyDebug
+	if err := json.Unmarshal([]byte(getText(t, "http://"+a.admin+"/debug/endpoints")), &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// waitLog waits for one log line of a that holds every part.
+func waitLog(t *testing.T, a *agentProc, parts ...string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(a.out.String(), "\n") {
+			if containsAll(line, parts) {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no log line with %q in:\n%s", parts, a.out.String())
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
