@@ -1,0 +1,108 @@
+// Package kubernetes is the endpoint source of an upstream that is a
+// Kubernetes Service: it watches the Service's EndpointSlices
+// (discovery.k8s.io/v1) and emits the merged set of endpoints that can take
+// requests.
+//
+// The watch is limited to the Service's namespace and to the label
+// kubernetes.io/service-name=<service>, so the agent needs get, list and
+// watch on endpointslices in that namespace and nothing cluster-wide.
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+
+	"go.uber.org/zap"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/roundabout-dev/roundabout/agent/discovery"
+)
+
+// Source follows the EndpointSlices of one Service port.
+type Source struct {
+	client kubernetes.Interface
+	up     Upstream
+	log    *zap.Logger
+}
+
+// New returns the Source of up, read through client. log receives one line
+// per change of the endpoint set and of the API server's reachability.
+func New(client kubernetes.Interface, up Upstream, log *zap.Logger) discovery.Source {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Source{client: client, up: up, log: log.With(zap.String("upstream", up.String()))}
+}
+
+// Watch runs an informer over the Service's EndpointSlices and calls update
+// with the merged set after the first sync and after every change of it. An
+// API server that cannot be reached never empties the set: the last one is
+// kept until the informer has resynced.
+func (s *Source) Watch(ctx context.Context, update func([]discovery.Endpoint)) error {
+	health := newAPIHealth(s.log)
+	inf := newInformer(s.client, s.up, health)
+	changed := make(chan struct{}, 1)
+	if _, err := inf.AddEventHandler(notifier(changed)); err != nil {
+		return fmt.Errorf("upstream %s: watch EndpointSlices: %w", s.up, err)
+	}
+	if err := inf.SetWatchErrorHandlerWithContext(health.watchError); err != nil {
+		return fmt.Errorf("upstream %s: watch EndpointSlices: %w", s.up, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		inf.RunWithContext(ctx)
+	}()
+	defer func() { cancel(); <-stopped }()
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return nil
+	}
+	lister := discoverylisters.NewEndpointSliceLister(inf.GetIndexer()).EndpointSlices(s.up.Namespace)
+	s.follow(ctx, lister, changed, update)
+	return nil
+}
+
+// follow emits the set from the informer's cache now and after every
+// change notification, until ctx ends. Notifications that arrive while a set
+// is computed collapse into one.
+func (s *Source) follow(ctx context.Context, lister discoverylisters.EndpointSliceNamespaceLister,
+	changed <-chan struct{}, update func([]discovery.Endpoint)) {
+	t := newTracker(s.up, s.log)
+	for {
+		slices, err := lister.List(labels.Everything())
+		if err == nil {
+			t.apply(slices, update)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+}
+
+// notifier signals ch, without blocking, on every add, update and delete.
+func notifier(ch chan<- struct{}) cache.ResourceEventHandler {
+	notify := func() {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { notify() },
+		UpdateFunc: func(any, any) { notify() },
+		DeleteFunc: func(any) { notify() },
+	}
+}
+
+// sliceSelector is the label the endpointslice controller puts on every
+// slice of a Service.
+func sliceSelector(service string) string {
+	return labels.Set{discoveryv1.LabelServiceName: service}.String()
+}
