@@ -1,0 +1,119 @@
+// Package netns runs a test binary inside a private network namespace in
+// which all of 10.244.0.0/24 is local, so that tests can bind the pod-like
+// addresses the Kubernetes API server accepts in EndpointSlices (it rejects
+// loopback ones), and no packet leaves the namespace.
+//
+// A package opts in from TestMain, and each test that needs the namespace
+// calls Require:
+//
+//	func TestMain(m *testing.M) { netns.Reexec(m) }
+//
+//	func TestX(t *testing.T) { netns.Require(t); ... }
+//
+// The namespace has no route out: everything fetched from the network must
+// be fetched before the binary runs.
+package netns
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// marker is set in the environment of the binary running inside.
+const marker = "ROUNDABOUT_NETNS"
+
+// CIDR is the network local to the namespace; PodIP(n) is 10.244.0.n.
+const CIDR = "10.244.0.0/24"
+
+// setup brings up loopback inside the namespace, makes CIDR local on it and
+// adds the default route kube-apiserver needs to pick an advertise address.
+const setup = `ip link set lo up && ip addr add 10.244.0.1/24 dev lo && ip route add default dev lo`
+
+// skipReason is why Require skips; empty inside the namespace.
+var skipReason string
+
+// Reexec runs the tests inside the namespace and exits with their code. In
+// the binary that is already inside, it runs m. When the namespace cannot be
+// made (no unshare or ip, or no permission), the tests run in place and
+// Require skips them, saying why.
+func Reexec(m *testing.M) {
+	if Inside() {
+		os.Exit(m.Run())
+	}
+	if err := probe(); err != nil {
+		skipReason = err.Error()
+		os.Exit(m.Run())
+	}
+	os.Exit(runInside())
+}
+
+// Inside reports whether this process runs in the namespace Reexec made.
+func Inside() bool { return os.Getenv(marker) == "1" }
+
+// Require skips t unless it runs inside the namespace.
+func Require(t testing.TB) {
+	t.Helper()
+	if Inside() {
+		return
+	}
+	if skipReason == "" {
+		skipReason = "the package's TestMain does not call netns.Reexec"
+	}
+	t.Skipf("needs a private network namespace with %s local: %s", CIDR, skipReason)
+}
+
+// PodIP returns 10.244.0.n, an address local to the namespace.
+func PodIP(n int) string { return fmt.Sprintf("10.244.0.%d", n) }
+
+// probe makes a namespace once with nothing in it, to find out whether the
+// real run can.
+func probe() error {
+	for _, tool := range []string{"unshare", "ip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s not found in PATH (install util-linux and iproute2)", tool)
+		}
+	}
+	var stderr bytes.Buffer
+	cmd := command("true")
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("unshare --net --map-root-user --mount with %q failed: %v: %s",
+			setup, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// runInside re-executes this test binary, with the same arguments, inside
+// a new namespace and returns its exit code.
+func runInside() int {
+	cmd := command(os.Args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), marker+"=1")
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit) && exit.ExitCode() >= 0:
+		return exit.ExitCode()
+	default:
+		fmt.Fprintf(os.Stderr, "netns: running %s in a network namespace: %v\n", os.Args[0], err)
+		return 1
+	}
+}
+
+// command runs argv inside a new network and mount namespace after setup.
+// The child is killed if this process dies, so a test timeout leaves
+// nothing behind.
+func command(argv ...string) *exec.Cmd {
+	args := append([]string{"--net", "--map-root-user", "--mount", "sh", "-c", setup + ` && exec "$0" "$@"`}, argv...)
+	cmd := exec.Command("unshare", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
