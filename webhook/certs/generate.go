@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
+	"slices"
 	"time"
 )
 
@@ -35,20 +37,27 @@ func newCA(commonName string, now time.Time, validity time.Duration) (keyPair, e
 	return sign(tmpl, nil, nil)
 }
 
-// newServing makes a serving certificate for dnsNames signed by ca.
-func newServing(ca keyPair, dnsNames []string, now time.Time, validity time.Duration) (keyPair, error) {
-	if len(dnsNames) == 0 {
-		return keyPair{}, errors.New("serving certificate: no DNS name given")
+// newServing makes a serving certificate for hosts, DNS names or IP
+// addresses, signed by ca.
+func newServing(ca keyPair, hosts []string, now time.Time, validity time.Duration) (keyPair, error) {
+	if len(hosts) == 0 {
+		return keyPair{}, errors.New("serving certificate: no host name given")
 	}
 	caCert, caKey, err := parse(ca)
 	if err != nil {
 		return keyPair{}, fmt.Errorf("serving certificate: CA: %w", err)
 	}
-	tmpl, err := template(dnsNames[0], now, validity)
+	tmpl, err := template(hosts[0], now, validity)
 	if err != nil {
 		return keyPair{}, err
 	}
-	tmpl.DNSNames = dnsNames
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	return sign(tmpl, caCert, caKey)
@@ -118,4 +127,21 @@ func parseCert(certPEM []byte) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("parse certificate: %w", err)
 	}
 	return cert, nil
+}
+
+// certHosts lists cert's DNS names and IP addresses, sorted.
+func certHosts(cert *x509.Certificate) []string {
+	hosts := slices.Clone(cert.DNSNames)
+	for _, ip := range cert.IPAddresses {
+		hosts = append(hosts, ip.String())
+	}
+	slices.Sort(hosts)
+	return hosts
+}
+
+// sameHosts reports whether cert is issued for exactly hosts.
+func sameHosts(cert *x509.Certificate, hosts []string) bool {
+	want := slices.Clone(hosts)
+	slices.Sort(want)
+	return slices.Equal(certHosts(cert), slices.Compact(want))
 }

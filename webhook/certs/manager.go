@@ -29,7 +29,8 @@ type Options struct {
 	// get the caBundle.
 	WebhookConfigName string
 	// DNSNames are the serving certificate's names, such as
-	// roundabout-webhook.roundabout-system.svc.
+	// roundabout-webhook.roundabout-system.svc. An entry that is an IP
+	// address becomes an IP address SAN.
 	DNSNames []string
 	// Lifetimes of the certificates; DefaultLifetimes when zero.
 	Lifetimes Lifetimes

@@ -100,7 +100,7 @@ func due(cert *x509.Certificate, now time.Time) bool {
 // for exactly dnsNames, and not due.
 func servingFresh(kp keyPair, ca *x509.Certificate, dnsNames []string, now time.Time) bool {
 	cert, _, err := parse(kp)
-	if err != nil || due(cert, now) || !slices.Equal(cert.DNSNames, dnsNames) {
+	if err != nil || due(cert, now) || !sameHosts(cert, dnsNames) {
 		return false
 	}
 	if !bytes.Equal(cert.RawIssuer, ca.RawSubject) {

@@ -1,0 +1,155 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/roundabout-dev/roundabout/webhook/certs"
+	"github.com/roundabout-dev/roundabout/webhook/inject"
+)
+
+// Run serves the webhook until ctx ends, then stops gracefully.
+func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	native, err := nativeSidecar(cfg, log)
+	if err != nil {
+		return err
+	}
+	opts.Inject.NativeSidecar = native
+	opts.Inject.OwnNamespace = opts.Namespace
+	if err := opts.Inject.Validate(); err != nil {
+		return err
+	}
+	mgr, certMgr, err := newManager(cfg, opts, log)
+	if err != nil {
+		return err
+	}
+	if err := setup(mgr, certMgr, opts, log); err != nil {
+		return err
+	}
+	if certMgr != nil {
+		if err := firstCertificates(ctx, certMgr, log); err != nil {
+			return err
+		}
+	}
+	log.Info("webhook starting", "port", opts.Port, "tlsMode", opts.TLSMode, "nativeSidecar", native, "agentImage", opts.Inject.AgentImage)
+	return mgr.Start(ctx)
+}
+
+// nativeSidecar asks the API server its version: native sidecars need 1.29.
+func nativeSidecar(cfg *rest.Config, log logr.Logger) (bool, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return false, fmt.Errorf("discovery client: %w", err)
+	}
+	v, err := dc.ServerVersion()
+	if err != nil {
+		return false, fmt.Errorf("reading the API server version: %w", err)
+	}
+	native := inject.NativeSidecarSupported(v.Major, v.Minor)
+	log.Info("API server version read", "gitVersion", v.GitVersion, "nativeSidecar", native)
+	return native, nil
+}
+
+// newManager builds the controller manager and, in TLSSelfSigned mode, the
+// certificate manager whose certificate the webhook server serves.
+func newManager(cfg *rest.Config, opts Options, log logr.Logger) (manager.Manager, *certs.Manager, error) {
+	certMgr, err := newCertManager(cfg, opts, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	shutdown := opts.ShutdownTimeout
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Logger:                  log,
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:  opts.HealthAddr,
+		GracefulShutdownTimeout: &shutdown,
+		WebhookServer:           webhook.NewServer(webhookOptions(opts, certMgr)),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("controller manager: %w", err)
+	}
+	return mgr, certMgr, nil
+}
+
+// newCertManager returns nil outside TLSSelfSigned mode. It uses a direct
+// client: it reads one Secret and one configuration, which need no cache.
+func newCertManager(cfg *rest.Config, opts Options, log logr.Logger) (*certs.Manager, error) {
+	if opts.TLSMode != TLSSelfSigned {
+		return nil, nil
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("client for certificates: %w", err)
+	}
+	return certs.New(c, c, certs.Options{
+		Namespace: opts.Namespace, SecretName: opts.SecretName, WebhookConfigName: opts.WebhookConfigName,
+		DNSNames: opts.hosts(), CheckInterval: opts.CertCheckInterval,
+	}, log.WithName("certs"))
+}
+
+func webhookOptions(opts Options, certMgr *certs.Manager) webhook.Options {
+	o := webhook.Options{Host: opts.Host, Port: opts.Port, CertDir: opts.CertDir}
+	if certMgr != nil {
+		o.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.GetCertificate = certMgr.GetCertificate }}
+	}
+	return o
+}
+
+// setup registers the handler, the certificate manager and the checks.
+func setup(mgr manager.Manager, certMgr *certs.Manager, opts Options, log logr.Logger) error {
+	m, err := NewMetrics(metrics.Registry)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	h := &Handler{Namespaces: mgr.GetClient(), Config: opts.Inject, Metrics: m, Log: log.WithName("inject")}
+	srv := mgr.GetWebhookServer()
+	srv.Register(WebhookPath, &webhook.Admission{Handler: h, RecoverPanic: ptr.To(true)})
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("webhook", srv.StartedChecker()); err != nil {
+		return err
+	}
+	if certMgr == nil {
+		return nil
+	}
+	if err := mgr.AddReadyzCheck("certificates", certMgr.ReadyCheck); err != nil {
+		return err
+	}
+	return mgr.Add(certMgr)
+}
+
+// firstCertificates waits for a first certificate, retrying while the API
+// server is unreachable, so the server never starts without one.
+func firstCertificates(ctx context.Context, m *certs.Manager, log logr.Logger) error {
+	const retryEvery = 2 * time.Second
+	for {
+		err := m.Ensure(ctx)
+		if err == nil {
+			return nil
+		}
+		log.Error(err, "first certificate setup failed; retrying", "in", retryEvery)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no serving certificate before shutdown: %w", err)
+		case <-time.After(retryEvery):
+		}
+	}
+}
