@@ -3,8 +3,8 @@
 // addresses the Kubernetes API server accepts in EndpointSlices (it rejects
 // loopback ones), and no packet leaves the namespace.
 //
-// A package opts in from TestMain, and each test that needs the namespace
-// calls Require:
+// A package opts in from TestMain (ReexecFunc when TestMain has more to do),
+// and each test that needs the namespace calls Require:
 //
 //	func TestMain(m *testing.M) { netns.Reexec(m) }
 //
@@ -42,13 +42,18 @@ var skipReason string
 // the binary that is already inside, it runs m. When the namespace cannot be
 // made (no unshare or ip, or no permission), the tests run in place and
 // Require skips them, saying why.
-func Reexec(m *testing.M) {
+func Reexec(m *testing.M) { ReexecFunc(m.Run) }
+
+// ReexecFunc is Reexec for a TestMain that does more than m.Run, such as
+// stopping what its tests shared: run is called where m.Run would be, and
+// its result is the exit code.
+func ReexecFunc(run func() int) {
 	if Inside() {
-		os.Exit(m.Run())
+		os.Exit(run())
 	}
 	if err := probe(); err != nil {
 		skipReason = err.Error()
-		os.Exit(m.Run())
+		os.Exit(run())
 	}
 	os.Exit(runInside())
 }

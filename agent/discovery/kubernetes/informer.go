@@ -37,5 +37,8 @@ func newInformer(client kubernetes.Interface, up Upstream, health *apiHealth) ca
 		},
 	}
 	return cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client),
-		&discoveryv1.EndpointSlice{}, cache.SharedIndexInformerOptions{ObjectDescription: "EndpointSlices of " + up.String()})
+		&discoveryv1.EndpointSlice{}, cache.SharedIndexInformerOptions{
+			ObjectDescription: "EndpointSlices of " + up.String(),
+			Indexers:          cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc},
+		})
 }

@@ -1,0 +1,166 @@
+package discovery
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/zapr"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/roundabout-dev/roundabout/test/netns"
+)
+
+// A shared machine may start the API server slowly; envtest's 20s default is
+// too tight there.
+const (
+	startTimeout = 2 * time.Minute
+	stopTimeout  = time.Minute
+	callTimeout  = 30 * time.Second
+)
+
+// kubeCluster is etcd and kube-apiserver, shared by every test of the
+// package and stopped by TestMain.
+type kubeCluster struct {
+	env     *envtest.Environment
+	client  kubernetes.Interface
+	certDir string
+}
+
+var (
+	clusterOnce sync.Once
+	shared      *kubeCluster
+	sharedErr   error
+)
+
+func TestMain(m *testing.M) {
+	netns.ReexecFunc(func() int {
+		code := m.Run()
+		stopCluster()
+		return code
+	})
+}
+
+// needCluster returns the running cluster, starting it on first use, or
+// skips t when the namespace or the binaries are missing.
+func needCluster(t testing.TB) *kubeCluster {
+	t.Helper()
+	netns.Require(t)
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		t.Skip("KUBEBUILDER_ASSETS is not set: run `. hack/controlplane/env.sh` to build the control plane and set it")
+	}
+	clusterOnce.Do(func() { shared, sharedErr = startCluster(assets) })
+	if sharedErr != nil {
+		t.Fatalf("start etcd and kube-apiserver from %s: %v", assets, sharedErr)
+	}
+	return shared
+}
+
+// startCluster starts the control plane. The API server's certificates live
+// in a directory of their own, so that a restarted API server serves the
+// same CA and the clients made before the restart still trust it.
+func startCluster(assets string) (*kubeCluster, error) {
+	ctrllog.SetLogger(zapr.NewLogger(zap.NewNop()))
+	certDir, err := os.MkdirTemp("", "roundabout-apiserver-")
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{BinaryAssetsDirectory: assets,
+		ControlPlaneStartTimeout: startTimeout, ControlPlaneStopTimeout: stopTimeout}
+	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir}
+	// Without a watch grace period the API server leaves open watches to
+	// its request timeout when stopped, so a stop takes a minute.
+	env.ControlPlane.APIServer.Configure().Set("shutdown-watch-termination-grace-period", "2s")
+	cfg, err := env.Start()
+	if err != nil {
+		os.RemoveAll(certDir)
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		_ = env.Stop()
+		os.RemoveAll(certDir)
+		return nil, err
+	}
+	return &kubeCluster{env: env, client: client, certDir: certDir}, nil
+}
+
+func stopCluster() {
+	if shared == nil {
+		return
+	}
+	if err := shared.env.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "stop control plane: %v\n", err)
+	}
+	os.RemoveAll(shared.certDir)
+}
+
+var (
+	notDNS     = regexp.MustCompile(`[^a-z0-9-]+`)
+	namespaces atomic.Int64
+)
+
+// namespace creates a namespace named after t, unique in the run (a
+// benchmark function runs more than once).
+func (c *kubeCluster) namespace(t testing.TB) string {
+	t.Helper()
+	base := strings.Trim(notDNS.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
+	suffix := fmt.Sprintf("-%d", namespaces.Add(1))
+	name := strings.Trim(base[:min(len(base), 63-len(suffix))], "-") + suffix
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if _, err := c.client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create namespace %s: %v", name, err)
+	}
+	return name
+}
+
+// service creates a ClusterIP Service whose ports map name to the same
+// target port number.
+func (c *kubeCluster) service(t testing.TB, ns, name string, ports map[string]int32) {
+	t.Helper()
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	for pname, p := range ports {
+		svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: pname, Port: p, TargetPort: intstr.FromInt32(p)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if _, err := c.client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create service %s/%s: %v", ns, name, err)
+	}
+}
+
+// put creates s, or updates it when it was written before, and keeps the
+// written version in s for the next update.
+func (c *kubeCluster) put(t testing.TB, s *discoveryv1.EndpointSlice) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	api := c.client.DiscoveryV1().EndpointSlices(s.Namespace)
+	var got *discoveryv1.EndpointSlice
+	var err error
+	if s.ResourceVersion == "" {
+		got, err = api.Create(ctx, s, metav1.CreateOptions{})
+	} else {
+		got, err = api.Update(ctx, s, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		t.Fatalf("write EndpointSlice %s/%s: %v", s.Namespace, s.Name, err)
+	}
+	*s = *got
+}
