@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build test proto proto-check lint bench controlplane
+.PHONY: build test proto proto-check lint bench images controlplane
 
 ## build: every binary into bin/
 build:
@@ -43,3 +43,15 @@ bench: build
 ## controlplane: etcd, kube-apiserver, kube-controller-manager, kube-proxy, kubectl and coredns into the cache (see hack/controlplane/README.md)
 controlplane:
 	hack/controlplane/build.sh
+
+IMAGE_REPO ?= ghcr.io/roundabout-dev
+IMAGE_TAG ?= dev
+
+## images: the agent and webhook images, built only where a Docker engine answers
+images:
+	@if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
+		echo "images: no Docker engine is reachable here (docker info failed); nothing built" >&2; \
+	else \
+		docker build -f Dockerfile.agent -t $(IMAGE_REPO)/roundabout-agent:$(IMAGE_TAG) . && \
+		docker build -f Dockerfile.webhook -t $(IMAGE_REPO)/roundabout-webhook:$(IMAGE_TAG) . ; \
+	fi
