@@ -9,80 +9,45 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roundabout-dev/roundabout/test/procs"
 )
 
 // agentProc is a running roundabout-agent.
 type agentProc struct {
-	*proc
+	*procs.Proc
 	listen, admin string
 }
 
 func startAgent(t *testing.T, args ...string) *agentProc {
 	t.Helper()
 	a := &agentProc{
-		listen: "127.0.0.1:" + strconv.Itoa(freePort(t, "127.0.0.1")),
-		admin:  "127.0.0.1:" + strconv.Itoa(freePort(t, "127.0.0.1")),
+		listen: "127.0.0.1:" + strconv.Itoa(procs.FreePort(t, "127.0.0.1")),
+		admin:  "127.0.0.1:" + strconv.Itoa(procs.FreePort(t, "127.0.0.1")),
 	}
 	args = append([]string{"--upstream", "greet", "--listen", a.listen, "--admin-addr", a.admin}, args...)
-	a.proc = start(t, "roundabout-agent", nil, args...)
-	waitHTTP(t, "http://"+a.admin+"/readyz")
+	a.Proc = procs.Start(t, "roundabout-agent", nil, args...)
+	procs.WaitHTTP(t, "http://"+a.admin+"/readyz")
 	return a
 }
 
-func startGateway(t *testing.T, target string) string {
-	t.Helper()
-	host, port, _ := strings.Cut(target, ":")
-	httpPort := strconv.Itoa(freePort(t, "127.0.0.1"))
-	start(t, "greet-gateway", []string{"GRPC_SERVER_HOST=" + host, "GRPC_SERVER_PORT=" + port, "HTTP_PORT=" + httpPort})
-	base := "http://127.0.0.1:" + httpPort
-	waitHTTP(t, base+"/healthz")
-	return base
-}
-
-var podRE = regexp.MustCompile(`from pod: name\(([^)]*)\)`)
-
-// post sends n greetings through the gateway and tallies the answering pods.
-func post(t *testing.T, base string, n int) map[string]int {
-	t.Helper()
-	tally := map[string]int{}
-	for i := range n {
-		body := fmt.Sprintf(`{"first_name":"User","last_name":"%d"}`, i)
-		resp, err := http.Post(base+"/greet", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		text, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST /greet: %d %s", resp.StatusCode, text)
-		}
-		m := podRE.FindSubmatch(text)
-		if m == nil {
-			t.Fatalf("no pod in %q", text)
-		}
-		tally[string(m[1])]++
-	}
-	return tally
-}
-
 func TestGatewayThroughAgentRotatesExactly(t *testing.T) {
-	servers := greetServers(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
+	servers := procs.GreetServers(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
 	a := startAgent(t, "--endpoints", strings.Join(servers, ","), "--strategy", "round-robin")
-	base := startGateway(t, a.listen)
-	got := post(t, base, 300)
+	base := procs.Gateway(t, a.listen)
+	got := procs.Post(t, base, 300)
 	if len(got) != 3 || got["greet-0"] != 100 || got["greet-1"] != 100 || got["greet-2"] != 100 {
 		t.Fatalf("300 POSTs spread %v, want 100 per pod", got)
 	}
 	checkAdmin(t, a, servers)
-	if err := a.stop(t); err != nil {
+	if err := a.Stop(t); err != nil {
 		t.Fatalf("agent exit after SIGTERM: %v", err)
 	}
-	if !strings.Contains(a.out.String(), `"agent stopped"`) {
+	if !strings.Contains(a.Out.String(), `"agent stopped"`) {
 		t.Fatal("no 'agent stopped' log line after SIGTERM")
 	}
 }
@@ -134,22 +99,22 @@ func getText(t *testing.T, url string) string {
 }
 
 func TestEndpointsFileIsFollowed(t *testing.T) {
-	servers := greetServers(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
+	servers := procs.GreetServers(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
 	file := filepath.Join(t.TempDir(), "endpoints")
 	writeAtomic(t, file, servers[0]+"\n"+servers[1]+"\n")
 	a := startAgent(t, "--endpoints-file", file)
-	base := startGateway(t, a.listen)
-	if got := post(t, base, 30); got["greet-0"] != 15 || got["greet-1"] != 15 {
+	base := procs.Gateway(t, a.listen)
+	if got := procs.Post(t, base, 30); got["greet-0"] != 15 || got["greet-1"] != 15 {
 		t.Fatalf("two endpoints: %v", got)
 	}
 	writeAtomic(t, file, "# all three\n"+strings.Join(servers, ",")+"\n")
 	deadline := time.Now().Add(5 * time.Second)
-	for post(t, base, 3)["greet-2"] == 0 {
+	for procs.Post(t, base, 3)["greet-2"] == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the third endpoint from the rewritten file never got traffic")
 		}
 	}
-	if got := post(t, base, 30); got["greet-0"] != 10 || got["greet-1"] != 10 || got["greet-2"] != 10 {
+	if got := procs.Post(t, base, 30); got["greet-0"] != 10 || got["greet-1"] != 10 || got["greet-2"] != 10 {
 		t.Fatalf("three endpoints: %v", got)
 	}
 }
@@ -178,7 +143,7 @@ func TestBadFlagsFailAtStart(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			out, err := exec.Command(filepath.Join(binDir, "roundabout-agent"), tc.args...).CombinedOutput()
+			out, err := exec.Command(filepath.Join(procs.Dir, "roundabout-agent"), tc.args...).CombinedOutput()
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
 				t.Fatalf("exit %v, want a non-zero exit; output %s", err, out)

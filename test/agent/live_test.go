@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roundabout-dev/roundabout/test/procs"
+
 	"github.com/roundabout-dev/roundabout/agent/filewatch/filewatchtest"
 )
 
@@ -14,10 +16,10 @@ import (
 // within 2 s and logs it; an unknown value keeps the current strategy, is
 // logged with the allowed set and shows in /debug/endpoints.
 func TestStrategySwapsLiveFromAnnotations(t *testing.T) {
-	servers := greetServers(t, "127.0.0.2", "127.0.0.3")
+	servers := procs.GreetServers(t, "127.0.0.2", "127.0.0.3")
 	vol := filewatchtest.NewKubeletDir(t, t.TempDir(), "annotations", `roundabout.dev/strategy="round-robin"`+"\n")
 	a := startAgent(t, "--endpoints", strings.Join(servers, ","), "--annotations-file", vol.Path())
-	pid := a.cmd.Process.Pid
+	pid := a.Cmd.Process.Pid
 
 	vol.Write(`roundabout.dev/strategy="least-request"` + "\n" + `kubernetes.io/config.seen="x"` + "\n")
 	start := time.Now()
@@ -35,10 +37,10 @@ func TestStrategySwapsLiveFromAnnotations(t *testing.T) {
 	if s.Strategy != "least-request" || !strings.Contains(s.Rejected, `"fastest"`) {
 		t.Fatalf("/debug/endpoints after an invalid value: %+v", s)
 	}
-	if a.cmd.Process.Pid != pid || strings.Count(a.out.String(), `"msg":"agent started"`) != 1 {
+	if a.Cmd.Process.Pid != pid || strings.Count(a.Out.String(), `"msg":"agent started"`) != 1 {
 		t.Fatal("the agent restarted")
 	}
-	if got := post(t, startGateway(t, a.listen), 10); got["greet-0"]+got["greet-1"] != 10 {
+	if got := procs.Post(t, procs.Gateway(t, a.listen), 10); got["greet-0"]+got["greet-1"] != 10 {
 		t.Fatalf("traffic after the swaps: %v", got)
 	}
 }
@@ -62,14 +64,14 @@ func waitLog(t *testing.T, a *agentProc, parts ...string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(a.out.String(), "\n") {
+		for _, line := range strings.Split(a.Out.String(), "\n") {
 			if containsAll(line, parts) {
 				return
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("no log line with %q in:\n%s", parts, a.out.String())
+	t.Fatalf("no log line with %q in:\n%s", parts, a.Out.String())
 }
 
 func containsAll(s string, parts []string) bool {

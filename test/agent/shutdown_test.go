@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roundabout-dev/roundabout/test/procs"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -17,9 +19,9 @@ import (
 // TestSIGTERMFinishesRequestsInFlight sends SIGTERM while a slow request is
 // in flight: the request completes, and the agent exits 0 once it has.
 func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
-	port := strconv.Itoa(freePort(t, "127.0.0.2"))
-	start(t, "greet-server", []string{"POD_NAME=slow", "POD_IP=127.0.0.2", "GRPC_PORT=" + port, "GREET_DELAY=1s"})
-	waitTCP(t, "127.0.0.2:"+port)
+	port := strconv.Itoa(procs.FreePort(t, "127.0.0.2"))
+	procs.Start(t, "greet-server", []string{"POD_NAME=slow", "POD_IP=127.0.0.2", "GRPC_PORT=" + port, "GREET_DELAY=1s"})
+	procs.WaitTCP(t, "127.0.0.2:"+port)
 	a := startAgent(t, "--endpoints", "127.0.0.2:"+port, "--drain-timeout", "10s")
 	cc, err := grpc.NewClient(a.listen, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -32,14 +34,14 @@ func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 		result <- err
 	}()
 	waitInFlight(t, a, 1)
-	a.cmd.Process.Signal(syscall.SIGTERM)
+	a.Cmd.Process.Signal(syscall.SIGTERM)
 	if err := <-result; err != nil {
 		t.Fatalf("request in flight at SIGTERM: %v", err)
 	}
 	select {
-	case <-a.exited:
-		if a.err != nil {
-			t.Fatalf("agent exit: %v", a.err)
+	case <-a.Exited:
+		if a.Err != nil {
+			t.Fatalf("agent exit: %v", a.Err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("agent still running 10s after its last request finished")
