@@ -12,13 +12,15 @@ import (
 )
 
 // TestTrafficSpreads: three ready pods in one slice share round-robin calls
-// exactly.
+// exactly; the slice of another Service in the namespace is not used.
 func TestTrafficSpreads(t *testing.T) {
 	c := needCluster(t)
 	ns := c.namespace(t)
 	c.service(t, ns, "greetserver", map[string]int32{"grpc": greetPort})
 	pods := greettest.StartPods(t, []string{"10.244.0.11", "10.244.0.12", "10.244.0.13"}, greetPort)
 	c.put(t, newSlice(ns, "greetserver", "greetserver-1", ready(pods...)...))
+	other := greettest.Start(t, "10.244.0.14:50051", "other-service")
+	c.put(t, newSlice(ns, "otherserver", "otherserver-1", ready(other)...))
 	a := startAgent(t, c, fmt.Sprintf("greetserver.%s:%d", ns, greetPort))
 	a.waitEndpoints(t, pods...)
 
@@ -28,6 +30,9 @@ func TestTrafficSpreads(t *testing.T) {
 			t.Errorf("calls per pod = %v, want 100 on each of %d pods", got, len(pods))
 			break
 		}
+	}
+	if n := other.Requests(); n != 0 {
+		t.Errorf("a pod of another Service in the namespace got %d calls", n)
 	}
 }
 

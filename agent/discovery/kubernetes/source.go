@@ -75,7 +75,9 @@ func (s *Source) follow(ctx context.Context, lister discoverylisters.EndpointSli
 	t := newTracker(s.up, s.log)
 	for {
 		slices, err := lister.List(labels.Everything())
-		if err == nil {
+		if err != nil {
+			s.log.Warn("reading EndpointSlices from the informer cache", zap.Error(err))
+		} else {
 			t.apply(slices, update)
 		}
 		select {
