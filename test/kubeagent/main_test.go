@@ -1,0 +1,21 @@
+package kubeagent
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/roundabout-dev/roundabout/test/netns"
+	"github.com/roundabout-dev/roundabout/test/procs"
+)
+
+func TestMain(m *testing.M) {
+	netns.ReexecFunc(func() int {
+		if err := procs.Build(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(procs.Dir)
+		return m.Run()
+	})
+}
