@@ -88,7 +88,7 @@ func probe() error {
 	cmd := command("true")
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("unshare --net --map-root-user --mount with %q failed: %v: %s",
+		return fmt.Errorf("unshare --net --map-root-user --mount --pid with %q failed: %v: %s",
 			setup, err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
@@ -113,11 +113,14 @@ func runInside() int {
 	}
 }
 
-// command runs argv inside a new network and mount namespace after setup.
-// The child is killed if this process dies, so a test timeout leaves
-// nothing behind.
+// command runs argv inside new network, mount and PID namespaces after
+// setup. argv is the first process of its PID namespace, so when it exits,
+// even by a test timeout, the kernel kills everything it started (an API
+// server, etcd); unshare kills it when unshare dies, and unshare dies with
+// this process.
 func command(argv ...string) *exec.Cmd {
-	args := append([]string{"--net", "--map-root-user", "--mount", "sh", "-c", setup + ` && exec "$0" "$@"`}, argv...)
+	args := append([]string{"--net", "--map-root-user", "--mount", "--pid", "--kill-child",
+		"sh", "-c", setup + ` && exec "$0" "$@"`}, argv...)
 	cmd := exec.Command("unshare", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	return cmd

@@ -3,6 +3,7 @@ package netns_test
 import (
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 
 	"github.com/roundabout-dev/roundabout/test/netns"
@@ -46,5 +47,14 @@ func TestPodIPInCIDR(t *testing.T) {
 		if a := netip.MustParseAddr(netns.PodIP(n)); !prefix.Contains(a) {
 			t.Errorf("PodIP(%d) = %s, not in %s", n, a, prefix)
 		}
+	}
+}
+
+// TestOwnPIDNamespace checks that the binary is the first process of its
+// PID namespace, which is what stops everything it started when it exits.
+func TestOwnPIDNamespace(t *testing.T) {
+	netns.Require(t)
+	if pid := os.Getpid(); pid != 1 {
+		t.Errorf("pid = %d, want 1 in a PID namespace of its own", pid)
 	}
 }
