@@ -42,7 +42,7 @@ func startAgent(t testing.TB, c *kubeCluster, upstream string) *agent {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.InfoLevel)
-	log := zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Core()))
+	log := zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(testLogLevel(t))).Core()))
 	b, err := balancer.Get(roundrobin.Name)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +68,15 @@ func startAgent(t testing.TB, c *kubeCluster, upstream string) *agent {
 		p.Close(stopCtx)
 	})
 	return &agent{up: up, pool: p, client: greetClient(t, ln.Addr().String()), logs: logs}
+}
+
+// testLogLevel keeps the agent's lines in a test's output, shown when it
+// fails, and out of a benchmark's, which is always printed.
+func testLogLevel(t testing.TB) zapcore.Level {
+	if _, ok := t.(*testing.B); ok {
+		return zap.WarnLevel
+	}
+	return zap.InfoLevel
 }
 
 func greetClient(t testing.TB, addr string) greetv1.GreetServiceClient {

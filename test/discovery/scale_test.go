@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/roundabout-dev/roundabout/greet/greettest"
 )
 
@@ -122,4 +125,32 @@ func callsInFlightOn(t *testing.T, a *agent, pod *greettest.Server) <-chan error
 		done <- first
 	}()
 	return done
+}
+
+// TestAllTerminatingStillServed: when no pod is ready but some are serving
+// while terminating (the end of a rollout), calls go to those, as kube-proxy
+// sends them; once they stop serving too, calls fail with UNAVAILABLE.
+func TestAllTerminatingStillServed(t *testing.T) {
+	c := needCluster(t)
+	ns := c.namespace(t)
+	c.service(t, ns, "greetserver", map[string]int32{"grpc": greetPort})
+	pods := greettest.StartPods(t, []string{"10.244.0.11", "10.244.0.12", "10.244.0.13"}, greetPort)
+	s := newSlice(ns, "greetserver", "greetserver-1", ready(pods...)...)
+	c.put(t, s)
+	a := startAgent(t, c, fmt.Sprintf("greetserver.%s:%d", ns, greetPort))
+	a.waitEndpoints(t, pods...)
+
+	s.Endpoints = append(terminating(pods[0], pods[1]), stopping(pods[2])...)
+	c.put(t, s)
+	a.waitEndpoints(t, pods[0], pods[1])
+	if got := greettest.Tally(a.greetN(t, 20)); got["greet-0"] != 10 || got["greet-1"] != 10 {
+		t.Errorf("calls with every pod terminating = %v, want 10 each on the two still serving", got)
+	}
+
+	s.Endpoints = stopping(pods...)
+	c.put(t, s)
+	a.waitEndpoints(t)
+	if _, err := a.greet(context.Background()); status.Code(err) != codes.Unavailable {
+		t.Errorf("Greet with no pod serving = %v, want UNAVAILABLE", err)
+	}
 }

@@ -28,20 +28,24 @@ func slicePort(name string, number int32) discoveryv1.EndpointPort {
 
 // ready lists pods as ready, serving and not terminating.
 func ready(pods ...*greettest.Server) []discoveryv1.Endpoint {
-	eps := make([]discoveryv1.Endpoint, len(pods))
-	for i, p := range pods {
-		eps[i] = discoveryv1.Endpoint{Addresses: []string{p.PodIP()},
-			Conditions: discoveryv1.EndpointConditions{Ready: new(true), Serving: new(true), Terminating: new(false)}}
-	}
-	return eps
+	return endpoints(true, true, false, pods)
 }
 
 // terminating lists pods as shutting down: not ready, still serving.
 func terminating(pods ...*greettest.Server) []discoveryv1.Endpoint {
+	return endpoints(false, true, true, pods)
+}
+
+// stopping lists pods as shutting down and no longer serving.
+func stopping(pods ...*greettest.Server) []discoveryv1.Endpoint {
+	return endpoints(false, false, true, pods)
+}
+
+func endpoints(ready, serving, terminating bool, pods []*greettest.Server) []discoveryv1.Endpoint {
 	eps := make([]discoveryv1.Endpoint, len(pods))
 	for i, p := range pods {
-		eps[i] = discoveryv1.Endpoint{Addresses: []string{p.PodIP()},
-			Conditions: discoveryv1.EndpointConditions{Ready: new(false), Serving: new(true), Terminating: new(true)}}
+		eps[i] = discoveryv1.Endpoint{Addresses: []string{p.PodIP()}, Conditions: discoveryv1.EndpointConditions{
+			Ready: new(ready), Serving: new(serving), Terminating: new(terminating)}}
 	}
 	return eps
 }
