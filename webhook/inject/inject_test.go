@@ -55,7 +55,10 @@ var goldenCases = []goldenCase{
 	{name: "invalid-several"},
 }
 
-// golden is the recorded outcome of one case.
+// golden is the recorded outcome of one case. Patch holds the operations
+// admission.PatchResponseFromRaw computes, as the handler sends them, but
+// sorted by path: the library walks maps in random order, and sorting keeps
+// the file stable. checkPatchApplies applies the unsorted patch itself.
 type golden struct {
 	Injected bool             `json:"injected"`
 	Reason   Reason           `json:"reason"`
