@@ -9,6 +9,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/roundabout-dev/roundabout/greet/greettest"
+	"github.com/roundabout-dev/roundabout/test/netns"
 )
 
 // TestTrafficSpreads: three ready pods in one slice share round-robin calls
@@ -107,4 +108,25 @@ func maxOf(xs []int64) int64 {
 		m = max(m, x)
 	}
 	return m
+}
+
+// TestDualStackSlices: a dual-stack Service has an IPv4 and an IPv6 slice;
+// the pods of both are used, the IPv6 one dialled in brackets.
+func TestDualStackSlices(t *testing.T) {
+	c := needCluster(t)
+	netns.AddAddr(t, "fd00:10:244::12/128")
+	ns := c.namespace(t)
+	c.service(t, ns, "greetserver", map[string]int32{"grpc": greetPort})
+	v4 := greettest.Start(t, "10.244.0.11:50051", "pod-v4")
+	v6 := greettest.Start(t, "[fd00:10:244::12]:50051", "pod-v6")
+	c.put(t, newSlice(ns, "greetserver", "greetserver-v4", ready(v4)...))
+	s6 := newSlice(ns, "greetserver", "greetserver-v6", ready(v6)...)
+	s6.AddressType = discoveryv1.AddressTypeIPv6
+	c.put(t, s6)
+	a := startAgent(t, c, "greetserver."+ns+":grpc")
+	a.waitEndpoints(t, v4, v6)
+
+	if got := greettest.Tally(a.greetN(t, 20)); got["pod-v4"] != 10 || got["pod-v6"] != 10 {
+		t.Errorf("calls per pod = %v, want 10 each", got)
+	}
 }

@@ -73,6 +73,18 @@ func Require(t testing.TB) {
 	t.Skipf("needs a private network namespace with %s local: %s", CIDR, skipReason)
 }
 
+// AddAddr adds cidr to the namespace's loopback, for example an IPv6
+// address such as "fd00:10:244::11/128": only CIDR is local from the start.
+// Duplicate address detection is skipped, so the address is usable at once.
+func AddAddr(t testing.TB, cidr string) {
+	t.Helper()
+	Require(t)
+	out, err := exec.Command("ip", "addr", "add", cidr, "dev", "lo", "nodad").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip addr add %s dev lo: %v: %s", cidr, err, strings.TrimSpace(string(out)))
+	}
+}
+
 // PodIP returns 10.244.0.n, an address local to the namespace.
 func PodIP(n int) string { return fmt.Sprintf("10.244.0.%d", n) }
 

@@ -58,3 +58,17 @@ func TestOwnPIDNamespace(t *testing.T) {
 		t.Errorf("pid = %d, want 1 in a PID namespace of its own", pid)
 	}
 }
+
+func TestAddAddrIPv6(t *testing.T) {
+	netns.AddAddr(t, "fd00:10:244::11/128")
+	lis, err := net.Listen("tcp", "[fd00:10:244::11]:0")
+	if err != nil {
+		t.Fatalf("listen on the added address: %v", err)
+	}
+	defer lis.Close()
+	c, err := net.Dial("tcp", lis.Addr().String())
+	if err != nil {
+		t.Fatalf("dial %s: %v", lis.Addr(), err)
+	}
+	c.Close()
+}
