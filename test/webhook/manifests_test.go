@@ -126,8 +126,12 @@ func checkAllApplied(t *testing.T, objs []*unstructured.Unstructured, out []byte
 	t.Helper()
 	text := string(out)
 	for _, o := range objs {
-		want := strings.ToLower(o.GetKind()) + "/" + o.GetName()
-		if !strings.Contains(strings.ToLower(text), want) {
+		want := strings.ToLower(o.GetKind())
+		if g := o.GroupVersionKind().Group; g != "" {
+			want += "." + g
+		}
+		want += "/" + o.GetName() + " "
+		if !strings.Contains(text, want) {
 			t.Errorf("kubectl output does not mention %s:\n%s", want, text)
 		}
 	}
