@@ -58,12 +58,7 @@ func (c *Conn) closeLocked(s *Stream) {
 		delete(c.streams, s.id)
 		c.active--
 	}
-	if c.role == roleClient && len(c.waitSlot) > 0 && uint32(c.active) < c.peerMaxStreams {
-		next := c.waitSlot[0]
-		c.waitSlot = c.waitSlot[1:]
-		next.blocked = false
-		c.requeue(next)
-	}
+	c.promoteLocked()
 	if c.active == 0 && (c.goAwaySent || c.peerGoAway) && len(c.waitSlot) == 0 {
 		c.closing = true
 		c.wake()
@@ -77,6 +72,22 @@ func (c *Conn) parkLocked(s *Stream) {
 	if s.id != 0 && c.streams[s.id] == s {
 		delete(c.streams, s.id)
 		c.active--
+	}
+	c.promoteLocked()
+}
+
+// promoteLocked puts as many streams waiting for a stream slot back in
+// line as there are free slots. One that finds no slot when its turn comes
+// (others took them first) waits again.
+func (c *Conn) promoteLocked() {
+	free := int64(c.peerMaxStreams) - int64(c.active)
+	for ; len(c.waitSlot) > 0 && free > 0; free-- {
+		next := c.waitSlot[0]
+		c.waitSlot[0] = nil
+		c.waitSlot = c.waitSlot[1:]
+		next.blocked = false
+		c.requeue(next)
+		c.wake()
 	}
 }
 
