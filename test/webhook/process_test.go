@@ -1,0 +1,141 @@
+package webhook_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+const processConfig = "roundabout-webhook-process"
+
+// TestProcessServesProbesMetricsAndStopsOnSIGTERM runs the built
+// roundabout-webhook binary against the API server: it becomes ready,
+// exports its metric, and exits 0 on SIGTERM.
+func TestProcessServesProbesMetricsAndStopsOnSIGTERM(t *testing.T) {
+	needControlPlane(t)
+	bin := buildWebhook(t)
+	createIdleWebhookConfig(t, freePort(t))
+	health, metrics := "127.0.0.1:"+strconv.Itoa(freePort(t)), "127.0.0.1:"+strconv.Itoa(freePort(t))
+	cmd, stderr := startProcess(t, bin, health, metrics)
+
+	eventually(t, "/readyz answering 200", func() error { return get200("http://" + health + "/readyz") })
+	body, err := getBody("http://" + metrics + "/metrics")
+	if err != nil || !strings.Contains(body, `roundabout_webhook_injections_total{reason="not-annotated",result="skipped"} 0`) {
+		t.Errorf("metrics (%v) lack roundabout_webhook_injections_total at zero:\n%.2000s", err, body)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitExit(cmd, 30*time.Second); err != nil {
+		t.Errorf("after SIGTERM: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr.String(), "webhook stopped") {
+		t.Errorf("no \"webhook stopped\" line after SIGTERM:\n%s", stderr)
+	}
+}
+
+func buildWebhook(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "roundabout-webhook")
+	run(t, nil, "go", "build", "-o", bin, "../../webhook")
+	return bin
+}
+
+// createIdleWebhookConfig registers a configuration for the process to
+// patch whose namespaceSelector matches no namespace, so it never affects
+// the other tests' pods.
+func createIdleWebhookConfig(t *testing.T, port int) {
+	t.Helper()
+	url := "https://127.0.0.1:" + strconv.Itoa(port) + "/mutate-pods"
+	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: processConfig},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{
+			Name:                    "inject.roundabout.dev",
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url},
+			Rules:                   []admissionregistrationv1.RuleWithOperations{podCreateRule()},
+			FailurePolicy:           ptr.To(admissionregistrationv1.Ignore),
+			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
+			AdmissionReviewVersions: []string{"v1"},
+			NamespaceSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"roundabout.dev/never": "true"}},
+		}},
+	}
+	if err := newClient(t).Create(ctx(t), cfg); err != nil {
+		t.Fatalf("create %s: %v", processConfig, err)
+	}
+}
+
+func startProcess(t *testing.T, bin, health, metrics string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	createNamespaces(t, newClient(t), "roundabout-process-system")
+	cmd := exec.Command(bin,
+		"--agent-image=ghcr.io/roundabout-dev/roundabout-agent:test",
+		"--host=127.0.0.1", "--port="+strconv.Itoa(freePort(t)),
+		"--health-addr="+health, "--metrics-addr="+metrics,
+		"--webhook-config="+processConfig, "--shutdown-timeout=5s")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+adminKubeconfig(t), "POD_NAMESPACE=roundabout-process-system")
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd, stderr
+}
+
+func waitExit(cmd *exec.Cmd, within time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("exit: %w", err)
+		}
+		return nil
+	case <-time.After(within):
+		return errors.New("did not exit within " + within.String())
+	}
+}
+
+func get200(url string) error {
+	_, err := getBody(url)
+	return err
+}
+
+func getBody(url string) (string, error) {
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(c, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: status %d: %s", url, resp.StatusCode, b)
+	}
+	return string(b), err
+}
