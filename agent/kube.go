@@ -39,7 +39,8 @@ func kubernetesSources(cfg *config.Config, log *zap.Logger) (sourceFunc, error) 
 	}
 	return func(name string) (source, error) {
 		up := ups[name]
-		return source{Source: kubediscovery.New(client, up, log), service: up.Service, namespace: up.Namespace}, nil
+		return source{Source: kubediscovery.New(client, up, log), label: up.String(),
+			service: up.Service, namespace: up.Namespace}, nil
 	}, nil
 }
 

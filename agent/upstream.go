@@ -31,6 +31,9 @@ type upstream struct {
 // the Service it watches.
 type source struct {
 	discovery.Source
+	// label names the upstream in logs, metrics and errors; empty means
+	// the --upstream value as given.
+	label              string
 	service, namespace string
 }
 
@@ -43,19 +46,23 @@ func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, new
 	if err != nil {
 		return nil, err
 	}
+	name := up.Name
+	if src.label != "" {
+		name = src.label
+	}
 	tcfg := transport.Config{KeepaliveTime: cfg.KeepaliveTime, KeepaliveTimeout: cfg.KeepaliveTimeout, Logger: log}
 	p := pool.New(pool.Config{
-		Upstream: up.Name, Transport: tcfg, EjectFailures: cfg.EjectFailures, EjectBackoff: cfg.EjectBackoff,
+		Upstream: name, Transport: tcfg, EjectFailures: cfg.EjectFailures, EjectBackoff: cfg.EjectBackoff,
 		MaxEjectionPercent: cfg.MaxEjectionPercent, DrainTimeout: cfg.DrainTimeout,
-		Metrics: m.Upstream(up.Name), Logger: log,
+		Metrics: m.Upstream(name), Logger: log,
 	}, b)
-	px := proxy.New(proxy.Config{Upstream: up.Name, HashHeader: cfg.HashHeader,
+	px := proxy.New(proxy.Config{Upstream: name, HashHeader: cfg.HashHeader,
 		Transport: transport.Config{Logger: log}, Logger: log}, p)
 	ln, err := net.Listen("tcp", up.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--upstream=%s: listen on %s: %w", up.Name, up.Listen, err)
 	}
-	return &upstream{name: up.Name, target: src, pool: p, proxy: px, ln: ln, log: log.With(zap.String("upstream", up.Name))}, nil
+	return &upstream{name: name, target: src, pool: p, proxy: px, ln: ln, log: log.With(zap.String("upstream", name))}, nil
 }
 
 // start runs the source and the proxy; a failure of either ends the agent.
