@@ -12,9 +12,10 @@ build:
 	$(if $(wildcard agent/main.go),$(GO) build -o $(BIN)/roundabout-agent ./agent)
 	$(if $(wildcard webhook/main.go),$(GO) build -o $(BIN)/roundabout-webhook ./webhook)
 
-## test: every test of the module, with the race detector
+## test: every test of the module, with the race detector, against a real
+## etcd and kube-apiserver (built once from the Go module proxy, then cached)
 test:
-	$(GO) test -race -count=1 -timeout 30m ./...
+	eval "$$(hack/controlplane/env.sh)" && $(GO) test -race -count=1 -timeout 30m ./...
 
 ## proto: regenerate the Go code under proto/
 proto:
