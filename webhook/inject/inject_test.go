@@ -53,6 +53,7 @@ var goldenCases = []goldenCase{
 	{name: "invalid-cpu-request"},
 	{name: "invalid-memory-limit"},
 	{name: "invalid-several"},
+	{name: "invalid-host-network"},
 }
 
 // golden is the recorded outcome of one case. Patch holds the operations

@@ -38,6 +38,7 @@ func parseOptions(pod *corev1.Pod) (options, error) {
 	a := pod.Annotations
 	var probs problems
 	checkInjectValue(a[annotations.Inject], &probs)
+	checkHostNetwork(pod, &probs)
 	o := options{
 		upstreams:   parseUpstreams(a[annotations.Upstream], &probs),
 		strategy:    parseStrategy(a, &probs),
@@ -55,6 +56,16 @@ func parseOptions(pod *corev1.Pod) (options, error) {
 func checkInjectValue(v string, probs *problems) {
 	if v != "" && v != annotations.InjectEnabled {
 		probs.add(annotations.Inject, v, "allowed values are %q and %q", annotations.InjectEnabled, annotations.InjectDisabled)
+	}
+}
+
+// checkHostNetwork refuses pods on the node's network: the agent's
+// loopback listeners and admin port would be the node's, shared with every
+// other such pod there.
+func checkHostNetwork(pod *corev1.Pod, probs *problems) {
+	if pod.Spec.HostNetwork {
+		probs.add(annotations.Inject, pod.Annotations[annotations.Inject],
+			"pods with hostNetwork: true cannot get the agent (its listeners would be the node's); set roundabout.dev/inject: disabled on the pod")
 	}
 }
 
