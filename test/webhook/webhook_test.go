@@ -41,10 +41,10 @@ func TestWebhookThroughAPIServer(t *testing.T) {
 	port := freePort(t)
 	createNamespaces(t, c, webhookNamespace, appNamespace)
 	createWebhookConfig(t, c, port)
-	stop := startWebhook(t, port)
+	stop, exited := startWebhook(t, port)
 
 	var bundle []byte
-	t.Run("CABundlePatched", func(t *testing.T) { bundle = checkCABundle(t, c, port) })
+	t.Run("CABundlePatched", func(t *testing.T) { bundle = checkCABundle(t, c, port, exited) })
 	t.Run("AnnotatedPodStoredWithAgent", func(t *testing.T) { checkInjected(t, c) })
 	t.Run("BadAnnotationDenied", func(t *testing.T) { checkDenied(t, c) })
 	t.Run("CertificateSecretShared", func(t *testing.T) { checkSecret(t, c, bundle) })
@@ -123,9 +123,9 @@ func podCreateRule() admissionregistrationv1.RuleWithOperations {
 	}
 }
 
-// startWebhook runs the real server in-process; the returned function stops
-// it and waits for it to return.
-func startWebhook(t *testing.T, port int) func() {
+// startWebhook runs the real server in-process. The returned function stops
+// it and waits for it to return; the channel is closed if it returns first.
+func startWebhook(t *testing.T, port int) (func(), <-chan struct{}) {
 	t.Helper()
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -143,7 +143,11 @@ func startWebhook(t *testing.T, port int) func() {
 		HealthAddr:        "0",
 		ShutdownTimeout:   5 * time.Second,
 	}
-	go func() { done <- server.Run(runCtx, config, opts, zapr.NewLogger(zaptest.NewLogger(t))) }()
+	exited := make(chan struct{})
+	go func() {
+		done <- server.Run(runCtx, config, opts, zapr.NewLogger(zaptest.NewLogger(t)))
+		close(exited)
+	}()
 	var once bool
 	stop := func() {
 		if once {
@@ -161,14 +165,19 @@ func startWebhook(t *testing.T, port int) func() {
 		}
 	}
 	t.Cleanup(stop)
-	return stop
+	return stop, exited
 }
 
 // checkCABundle waits for the webhook to patch the caBundle and checks that
 // the certificate it serves verifies against it.
-func checkCABundle(t *testing.T, c client.Client, port int) []byte {
+func checkCABundle(t *testing.T, c client.Client, port int, exited <-chan struct{}) []byte {
 	var bundle []byte
 	eventually(t, "caBundle patched into "+webhookConfig, func() error {
+		select {
+		case <-exited:
+			t.Fatal("the webhook server returned before patching the caBundle (see its log)")
+		default:
+		}
 		cfg := &admissionregistrationv1.MutatingWebhookConfiguration{}
 		if err := c.Get(ctx(t), types.NamespacedName{Name: webhookConfig}, cfg); err != nil {
 			return err

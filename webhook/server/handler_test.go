@@ -125,3 +125,19 @@ func TestHandlerBadObject(t *testing.T) {
 		t.Errorf("error count = %v, want 1", got)
 	}
 }
+
+func TestNewMetricsTwiceSharesTheCounter(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	first, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatalf("second NewMetrics on one registry: %v", err)
+	}
+	second.observe(ResultInjected, "injected")
+	if got := testutil.ToFloat64(first.injections.WithLabelValues(ResultInjected, "injected")); got != 1 {
+		t.Errorf("first sees %v injections, want the second's 1", got)
+	}
+}

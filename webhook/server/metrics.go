@@ -1,6 +1,9 @@
 package server
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roundabout-dev/roundabout/webhook/inject"
@@ -19,13 +22,24 @@ type Metrics struct {
 	injections *prometheus.CounterVec
 }
 
-// NewMetrics registers roundabout_webhook_injections_total with reg.
+// NewMetrics registers roundabout_webhook_injections_total with reg, or
+// reuses the counter already registered there (a second server in the same
+// process counts into the same series).
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{injections: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "roundabout_webhook_injections_total",
 		Help: "Pod admission decisions by result (injected, skipped, denied, error) and reason code.",
 	}, []string{"result", "reason"})}
-	if err := reg.Register(m.injections); err != nil {
+	err := reg.Register(m.injections)
+	var already prometheus.AlreadyRegisteredError
+	switch {
+	case errors.As(err, &already):
+		existing, ok := already.ExistingCollector.(*prometheus.CounterVec)
+		if !ok {
+			return nil, fmt.Errorf("roundabout_webhook_injections_total is registered as %T, not a counter", already.ExistingCollector)
+		}
+		m.injections = existing
+	case err != nil:
 		return nil, err
 	}
 	m.initialise()
