@@ -32,12 +32,17 @@ readonly targets=(
 log() { printf 'controlplane: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# gocmd DIR CMD... replaces the calling process with CMD, run in the tools
+# module DIR, so call it in a subshell: $(gocmd ...) or gocmd ... &.
 # Tools modules are built on their own, with a read-only module graph and
-# without cgo, the way upstream builds its release binaries.
+# without cgo, the way upstream builds its release binaries. The build lock
+# (fd 9) stays with this script.
 gocmd() {
-	local dir=$1
+	cd "$tools/$1"
 	shift
-	(cd "$tools/$dir" && GOWORK=off GOFLAGS="${GOFLAGS:-} -mod=readonly" CGO_ENABLED=0 "$@")
+	export GOWORK=off GOFLAGS="${GOFLAGS:-} -mod=readonly" CGO_ENABLED=0
+	exec 9>&-
+	exec "$@"
 }
 
 # module_version DIR MODULE prints the version DIR's tools module selects.
@@ -81,7 +86,7 @@ stamp() {
 	printf 'versions kubernetes=%s etcd=%s coredns=%s\n' "$k8s_version" "$etcd_version" "$coredns_version"
 	printf 'ldflags %s\n' "$(ldflags_for "$dir")"
 	printf 'flags -trimpath CGO_ENABLED=0\n'
-	printf 'go %s\n' "$(go env GOVERSION GOOS GOARCH | tr '\n' ' ')"
+	printf 'go %s\n' "$go_platform"
 	printf 'go.sum %s\n' "$(sha256sum "$tools/$dir/go.sum" | cut -d' ' -f1)"
 }
 
@@ -92,7 +97,7 @@ up_to_date() {
 
 # build_one NAME DIR PKG builds one binary unless its stamp is current.
 build_one() {
-	local name=$1 dir=$2 pkg=$3 want start tmp
+	local name=$1 dir=$2 pkg=$3 want start
 	local bin="$bin_dir/$name" stamp_file="$bin_dir/.$name.stamp"
 	want=$(stamp "$name" "$dir" "$pkg")
 	if up_to_date "$bin" "$stamp_file" "$want"; then
@@ -101,11 +106,13 @@ build_one() {
 	fi
 	log "$name: building $pkg"
 	start=$(date +%s)
-	tmp="$bin_dir/.$name.tmp.$$"
-	trap 'rm -f "$tmp"' EXIT
-	gocmd "$dir" nice -n 19 go build -trimpath -ldflags "$(ldflags_for "$dir")" -o "$tmp" "$pkg" ||
-		die "$name: go build $pkg failed"
-	mv -f "$tmp" "$bin"
+	tmp_file="$bin_dir/.$name.tmp.$$"
+	gocmd "$dir" nice -n 19 go build -trimpath -ldflags "$(ldflags_for "$dir")" -o "$tmp_file" "$pkg" &
+	build_pid=$!
+	wait "$build_pid" || die "$name: go build $pkg failed"
+	build_pid=
+	mv -f "$tmp_file" "$bin"
+	tmp_file=
 	printf '%s\n' "$want" >"$stamp_file"
 	log "$name: built in $(($(date +%s) - start))s ($(du -h "$bin" | cut -f1))"
 }
@@ -130,35 +137,77 @@ target_for() {
 	die "unknown binary \"$1\"; known: ${targets[*]%%|*}"
 }
 
-main() {
-	local print_dir=false names=() t dir pkg
+# parse_args sets print_dir and names from the command line.
+parse_args() {
+	print_dir=false
+	names=()
+	local arg
 	for arg in "$@"; do
 		case $arg in
 		--print-dir) print_dir=true ;;
 		-h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 0 ;;
 		-*) die "unknown flag \"$arg\"; see --help" ;;
-		*) names+=("$arg") ;;
+		*)
+			target_for "$arg" >/dev/null
+			names+=("$arg")
+			;;
 		esac
 	done
+	((${#names[@]})) || names=("${targets[@]%%|*}")
+}
+
+# each_target FN NAME... calls FN NAME DIR PKG for every named binary.
+each_target() {
+	local fn=$1 name t rest
+	shift
+	for name in "$@"; do
+		t=$(target_for "$name")
+		rest=${t#*|}
+		"$fn" "$name" "${rest%%|*}" "${rest#*|}" || return
+	done
+}
+
+# is_current NAME DIR PKG succeeds when the cached binary matches its inputs.
+is_current() {
+	up_to_date "$bin_dir/$1" "$bin_dir/.$1.stamp" "$(stamp "$@")"
+}
+
+# tmp_file is the binary being written, removed if the run stops early;
+# build_pid is the go build writing it, stopped along with this script.
+tmp_file=
+build_pid=
+stop() {
+	if [[ -n $build_pid ]]; then
+		kill "$build_pid" 2>/dev/null || true
+		wait "$build_pid" 2>/dev/null || true
+	fi
+	exit "$1"
+}
+trap 'rm -f "${tmp_file:-}"' EXIT
+trap 'stop 130' INT
+trap 'stop 143' TERM
+
+main() {
+	parse_args "$@"
 	command -v go >/dev/null || die "go is not on PATH"
 	load_versions
 	if $print_dir; then
 		printf '%s\n' "$bin_dir"
 		return
 	fi
-	((${#names[@]})) || names=("${targets[@]%%|*}")
-	for name in "${names[@]}"; do target_for "$name" >/dev/null; done
-	mkdir -p "$bin_dir"
-	lock
-	local total_start
-	total_start=$(date +%s)
-	for name in "${names[@]}"; do
-		t=$(target_for "$name")
-		dir=${t#*|}
-		pkg=${dir#*|}
-		build_one "$name" "${dir%%|*}" "$pkg"
-	done
-	log "done in $(($(date +%s) - total_start))s"
+	go_platform=$(go env GOVERSION GOOS GOARCH | tr '\n' ' ')
+	# Binaries that are already current need no lock, so a reader never
+	# waits for another run that builds something else.
+	if ! each_target is_current "${names[@]}"; then
+		mkdir -p "$bin_dir"
+		lock
+		local start
+		start=$(date +%s)
+		each_target build_one "${names[@]}"
+		log "done in $(($(date +%s) - start))s"
+	else
+		log "up to date: ${names[*]}"
+	fi
 	printf '%s\n' "$bin_dir"
 }
 
