@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"go.uber.org/zap"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -33,19 +32,23 @@ func kubernetesSources(cfg *config.Config, log *zap.Logger) (sourceFunc, error) 
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	client, err := kubeClient(cfg.Kubeconfig)
+	rc, err := restConfig(cfg.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	slices, err := kubediscovery.RESTSlices(rc)
 	if err != nil {
 		return nil, err
 	}
 	return func(name string) (source, error) {
 		up := ups[name]
-		return source{Source: kubediscovery.New(client, up, log), label: up.String(),
+		return source{Source: kubediscovery.New(slices, up, log), label: up.String(),
 			service: up.Service, namespace: up.Namespace}, nil
 	}, nil
 }
 
-// kubeClient connects with --kubeconfig, or with the pod's service account.
-func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
+// restConfig connects with --kubeconfig, or with the pod's service account.
+func restConfig(kubeconfig string) (*rest.Config, error) {
 	var rc *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -57,5 +60,5 @@ func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("kubernetes discovery needs --kubeconfig or an in-cluster service account: %w", err)
 	}
 	rc.UserAgent = "roundabout-agent"
-	return kubernetes.NewForConfig(rc)
+	return rc, nil
 }

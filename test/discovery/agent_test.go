@@ -56,7 +56,7 @@ func startAgent(t testing.TB, c *kubeCluster, upstream string) *agent {
 	go px.Serve(ln)
 	ctx, cancel := context.WithCancel(context.Background())
 	watched := make(chan error, 1)
-	go func() { watched <- k8sdiscovery.New(c.client, up, log).Watch(ctx, p.Update) }()
+	go func() { watched <- k8sdiscovery.New(c.slices, up, log).Watch(ctx, p.Update) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-watched; err != nil {

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	k8sdiscovery "github.com/roundabout-dev/roundabout/agent/discovery/kubernetes"
 	"github.com/roundabout-dev/roundabout/test/netns"
 )
 
@@ -52,6 +53,12 @@ func TestMain(m *testing.M) {
 		stopCluster()
 		return code
 	})
+}
+
+// slices reads EndpointSlices through the clientset, as any client-go user
+// would; the agent binary reads them through RESTSlices (test/kubeagent).
+func (c *kubeCluster) slices(ns string) k8sdiscovery.SliceClient {
+	return c.client.DiscoveryV1().EndpointSlices(ns)
 }
 
 // needCluster returns the running cluster, starting it on first use, or

@@ -7,7 +7,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -19,8 +18,8 @@ import (
 // that health sees each call: the reflector retries a watch refused by a
 // stopped API server by itself, without calling the watch error handler,
 // so an outage and its end would otherwise go unnoticed.
-func newInformer(client kubernetes.Interface, up Upstream, health *apiHealth) cache.SharedIndexInformer {
-	slices := client.DiscoveryV1().EndpointSlices(up.Namespace)
+func newInformer(client Slices, up Upstream, health *apiHealth) cache.SharedIndexInformer {
+	slices := client(up.Namespace)
 	selector := sliceSelector(up.Service)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
@@ -36,7 +35,7 @@ func newInformer(client kubernetes.Interface, up Upstream, health *apiHealth) ca
 			return w, err
 		},
 	}
-	return cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client),
+	return cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, slices),
 		&discoveryv1.EndpointSlice{}, cache.SharedIndexInformerOptions{
 			ObjectDescription: "EndpointSlices of " + up.String(),
 			Indexers:          cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc},

@@ -15,7 +15,6 @@ import (
 	"go.uber.org/zap"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/kubernetes"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -24,14 +23,15 @@ import (
 
 // Source follows the EndpointSlices of one Service port.
 type Source struct {
-	client kubernetes.Interface
+	client Slices
 	up     Upstream
 	log    *zap.Logger
 }
 
-// New returns the Source of up, read through client. log receives one line
-// per change of the endpoint set and of the API server's reachability.
-func New(client kubernetes.Interface, up Upstream, log *zap.Logger) discovery.Source {
+// New returns the Source of up, read through client (RESTSlices, or a
+// clientset's DiscoveryV1().EndpointSlices). log receives one line per
+// change of the endpoint set and of the API server's reachability.
+func New(client Slices, up Upstream, log *zap.Logger) discovery.Source {
 	if log == nil {
 		log = zap.NewNop()
 	}

@@ -50,9 +50,17 @@ func labelled(s *discoveryv1.EndpointSlice, service string) *discoveryv1.Endpoin
 	return s
 }
 
+// fakeSlices is the fake clientset's EndpointSlice client. Like the fake
+// clientset itself, it declares that it cannot stream an initial list over
+// a watch, so the informer lists and then watches.
+type fakeSlices struct{ SliceClient }
+
+func (fakeSlices) IsWatchListSemanticsUnSupported() bool { return true }
+
 func startSource(t *testing.T, client *fake.Clientset, log *zap.Logger) sets {
 	t.Helper()
-	src := New(client, Upstream{Service: "greet", Namespace: "default", Port: "grpc"}, log)
+	slices := func(ns string) SliceClient { return fakeSlices{client.DiscoveryV1().EndpointSlices(ns)} }
+	src := New(slices, Upstream{Service: "greet", Namespace: "default", Port: "grpc"}, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(sets, 16)
 	done := make(chan error, 1)
