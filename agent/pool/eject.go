@@ -25,10 +25,20 @@ func (e *Endpoint) Report(code codes.Code, transportErr error) {
 
 func (e *Endpoint) connFailed() { e.fail() }
 
+// succeeded resets the failure count. An endpoint ejected before earns
+// back one step of its ejection backoff for every EjectBackoff it stays
+// healthy, so an old incident does not lengthen the next ejection forever.
 func (e *Endpoint) succeeded() {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.failures = 0
-	e.mu.Unlock()
+	if e.ejections == 0 {
+		return
+	}
+	if now := time.Now(); now.Sub(e.healthySince) >= e.pool.cfg.EjectBackoff {
+		e.ejections--
+		e.healthySince = now
+	}
 }
 
 func (e *Endpoint) fail() {
@@ -59,6 +69,7 @@ func (p *Pool) eject(e *Endpoint) {
 	e.ejections++
 	e.failures = 0
 	e.ejectedUntil = time.Now().Add(d)
+	e.healthySince = e.ejectedUntil
 	e.mu.Unlock()
 	e.log.Warn("endpoint ejected", zap.Duration("for", d), zap.Int("consecutive_failures", p.cfg.EjectFailures))
 	if e.Metrics != nil {

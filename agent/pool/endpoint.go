@@ -40,6 +40,7 @@ type Endpoint struct {
 	failures     int
 	ejections    int
 	ejectedUntil time.Time
+	healthySince time.Time // when the last ejection ended, or a backoff step was earned back
 }
 
 func newEndpoint(p *Pool, addr string) *Endpoint {

@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -121,5 +122,40 @@ func TestSetStrategyLogsTheSwap(t *testing.T) {
 	}
 	if _, _, err := p.Pick(balancer.PickInfo{}); err != pool.ErrNoEndpoint {
 		t.Fatalf("Pick on an empty pool: %v", err)
+	}
+}
+
+func TestEjectionBackoffIsEarnedBack(t *testing.T) {
+	pods := greettest.StartPods(t, []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}, 0)
+	p, logs := newPool(t, pool.Config{EjectFailures: 1, EjectBackoff: 50 * time.Millisecond, MaxEjectionPercent: 50})
+	p.Update(endpoints(pods))
+	eventually(t, "three connected endpoints", func() bool { return p.ReadyCount() == 3 })
+	var e *pool.Endpoint
+	for e == nil || e.Addr != pods[0].Addr() {
+		e, _, _ = p.Pick(balancer.PickInfo{})
+	}
+	ejectFor := func() string {
+		e.Report(codes.Unavailable, nil)
+		all := logs.FilterMessage("endpoint ejected").All()
+		return fmt.Sprint(all[len(all)-1].ContextMap()["for"])
+	}
+	if d := ejectFor(); d != "50ms" {
+		t.Fatalf("first ejection lasted %s", d)
+	}
+	eventually(t, "re-admission", func() bool { return p.ReadyCount() == 3 })
+	if d := ejectFor(); d != "100ms" {
+		t.Fatalf("second ejection right after the first lasted %s, want double", d)
+	}
+	eventually(t, "re-admission", func() bool { return p.ReadyCount() == 3 })
+	deadline := time.Now().Add(5 * time.Second)
+	for d := ejectFor(); d != "50ms"; d = ejectFor() { // healthy for a while: back to the base
+		if time.Now().After(deadline) {
+			t.Fatal("the ejection backoff was never earned back")
+		}
+		eventually(t, "re-admission", func() bool { return p.ReadyCount() == 3 })
+		for range 3 {
+			time.Sleep(60 * time.Millisecond)
+			e.Report(codes.OK, nil)
+		}
 	}
 }
