@@ -20,17 +20,24 @@ import (
 
 // Binaries maps each binary's name to its package, relative to the module root.
 var Binaries = map[string]string{
-	"roundabout-agent": "./agent",
-	"greet-server":     "./greet/cmd/greet-server",
-	"greet-gateway":    "./greet/cmd/greet-gateway",
+	"roundabout-agent":   "./agent",
+	"roundabout-webhook": "./webhook",
+	"greet-server":       "./greet/cmd/greet-server",
+	"greet-gateway":      "./greet/cmd/greet-gateway",
 }
 
 // Dir holds the binaries built by Build.
 var Dir string
 
-// Build builds Binaries into a temporary directory and sets Dir. It is meant
-// for TestMain; the caller removes Dir when done.
-func Build() error {
+// Build builds the named Binaries, or all of them when none is named, into
+// a temporary directory and sets Dir. It is meant for TestMain; the caller
+// removes Dir when done.
+func Build(names ...string) error {
+	if len(names) == 0 {
+		for bin := range Binaries {
+			names = append(names, bin)
+		}
+	}
 	dir, err := os.MkdirTemp("", "roundabout-bin-")
 	if err != nil {
 		return err
@@ -38,7 +45,11 @@ func Build() error {
 	Dir = dir
 	_, here, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(here), "..", "..")
-	for bin, pkg := range Binaries {
+	for _, bin := range names {
+		pkg, ok := Binaries[bin]
+		if !ok {
+			return fmt.Errorf("no binary named %q", bin)
+		}
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, bin), pkg)
 		cmd.Dir = root
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

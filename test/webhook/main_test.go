@@ -14,6 +14,8 @@ import (
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/roundabout-dev/roundabout/test/procs"
 )
 
 const skipMessage = "KUBEBUILDER_ASSETS is not set: run `. hack/controlplane/env.sh` to build the control plane and set it"
@@ -40,6 +42,11 @@ func runMain(m *testing.M) int {
 	if assets == "" {
 		return m.Run()
 	}
+	if err := procs.Build("roundabout-webhook"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(procs.Dir)
 	env = &envtest.Environment{
 		BinaryAssetsDirectory:    assets,
 		ControlPlaneStartTimeout: startTimeout,

@@ -1,21 +1,16 @@
 package webhook_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/roundabout-dev/roundabout/test/procs"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -28,32 +23,21 @@ const processConfig = "roundabout-webhook-process"
 // exports its metric, and exits 0 on SIGTERM.
 func TestProcessServesProbesMetricsAndStopsOnSIGTERM(t *testing.T) {
 	needControlPlane(t)
-	bin := buildWebhook(t)
 	createIdleWebhookConfig(t, freePort(t))
 	health, metrics := "127.0.0.1:"+strconv.Itoa(freePort(t)), "127.0.0.1:"+strconv.Itoa(freePort(t))
-	cmd, stderr := startProcess(t, bin, health, metrics)
+	p := startProcess(t, health, metrics)
 
 	eventually(t, "/readyz answering 200", func() error { return get200("http://" + health + "/readyz") })
 	body, err := getBody("http://" + metrics + "/metrics")
 	if err != nil || !strings.Contains(body, `roundabout_webhook_injections_total{reason="not-annotated",result="skipped"} 0`) {
 		t.Errorf("metrics (%v) lack roundabout_webhook_injections_total at zero:\n%.2000s", err, body)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if err := p.Stop(t); err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
 	}
-	if err := waitExit(cmd, 30*time.Second); err != nil {
-		t.Errorf("after SIGTERM: %v\n%s", err, stderr)
+	if !strings.Contains(p.Out.String(), "webhook stopped") {
+		t.Errorf("no \"webhook stopped\" line after SIGTERM:\n%s", p.Out.String())
 	}
-	if !strings.Contains(stderr.String(), "webhook stopped") {
-		t.Errorf("no \"webhook stopped\" line after SIGTERM:\n%s", stderr)
-	}
-}
-
-func buildWebhook(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "roundabout-webhook")
-	run(t, nil, "go", "build", "-o", bin, "../../webhook")
-	return bin
 }
 
 // createIdleWebhookConfig registers a configuration for the process to
@@ -79,41 +63,15 @@ func createIdleWebhookConfig(t *testing.T, port int) {
 	}
 }
 
-func startProcess(t *testing.T, bin, health, metrics string) (*exec.Cmd, *bytes.Buffer) {
+func startProcess(t *testing.T, health, metrics string) *procs.Proc {
 	t.Helper()
 	createNamespaces(t, newClient(t), "roundabout-process-system")
-	cmd := exec.Command(bin,
+	env := []string{"KUBECONFIG=" + adminKubeconfig(t), "POD_NAMESPACE=roundabout-process-system"}
+	return procs.Start(t, "roundabout-webhook", env,
 		"--agent-image=ghcr.io/roundabout-dev/roundabout-agent:test",
 		"--host=127.0.0.1", "--port="+strconv.Itoa(freePort(t)),
 		"--health-addr="+health, "--metrics-addr="+metrics,
 		"--webhook-config="+processConfig, "--shutdown-timeout=5s")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+adminKubeconfig(t), "POD_NAMESPACE=roundabout-process-system")
-	stderr := &bytes.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return cmd, stderr
-}
-
-func waitExit(cmd *exec.Cmd, within time.Duration) error {
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("exit: %w", err)
-		}
-		return nil
-	case <-time.After(within):
-		return errors.New("did not exit within " + within.String())
-	}
 }
 
 func get200(url string) error {
