@@ -6,11 +6,14 @@ BIN := bin
 
 .PHONY: build test proto proto-check lint bench images controlplane
 
+# Binaries are built as the images build them: static, without cgo.
+BUILD := CGO_ENABLED=0 $(GO) build -trimpath
+
 ## build: every binary into bin/
 build:
-	$(GO) build -o $(BIN)/ ./greet/cmd/...
-	$(if $(wildcard agent/main.go),$(GO) build -o $(BIN)/roundabout-agent ./agent)
-	$(if $(wildcard webhook/main.go),$(GO) build -o $(BIN)/roundabout-webhook ./webhook)
+	$(BUILD) -o $(BIN)/ ./greet/cmd/...
+	$(BUILD) -o $(BIN)/roundabout-agent ./agent
+	$(BUILD) -o $(BIN)/roundabout-webhook ./webhook
 
 ## test: every test of the module, with the race detector, against a real
 ## etcd and kube-apiserver (built once from the Go module proxy, then cached)
