@@ -34,11 +34,14 @@ proto-check:
 		exit 1; \
 	fi && echo "proto-check: proto/ is up to date"
 
-## lint: gofmt must have nothing to change, and go vet nothing to report
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+## lint: gofmt must have nothing to change, and go vet and staticcheck nothing to report
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')) && \
 	if [ -n "$$unformatted" ]; then echo "lint: gofmt would change:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 ## bench: one table of rps, p50, p99 and RSS: direct, the agent, haproxy and nginx (see hack/bench/README.md)
 bench: build

@@ -85,10 +85,11 @@ func TestEndpointIsCachedPerAddr(t *testing.T) {
 	if u != m.Upstream("greet") {
 		t.Fatal("Upstream returned a different value for the same name")
 	}
-	if u.Endpoint("a:1") != u.Endpoint("a:1") {
+	first := u.Endpoint("a:1")
+	if again := u.Endpoint("a:1"); again != first {
 		t.Fatal("Endpoint returned a different value for the same addr")
 	}
-	if u.Endpoint("a:1") == u.Endpoint("b:1") {
+	if first == u.Endpoint("b:1") {
 		t.Fatal("Endpoint returned the same value for different addrs")
 	}
 }

@@ -131,7 +131,7 @@ func NewServerConn(nc net.Conn, cfg Config, h Handler) *Conn {
 	return c
 }
 
-// Dial-side setup: NewClientConn sends the client preface and settings on
+// NewClientConn sends the client preface and settings on
 // nc and starts the connection's goroutines. ev.Ready fires when the server
 // answers with its SETTINGS.
 func NewClientConn(nc net.Conn, cfg Config, ev Events) (*Conn, error) {
