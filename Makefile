@@ -54,11 +54,13 @@ controlplane:
 IMAGE_REPO ?= ghcr.io/roundabout-dev
 IMAGE_TAG ?= dev
 
-## images: the agent and webhook images, built only where a Docker engine answers
+## images: the agent, webhook and greet images, built only where a Docker engine answers
 images:
 	@if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
 		echo "images: no Docker engine is reachable here (docker info failed); nothing built" >&2; \
 	else \
 		docker build -f Dockerfile.agent -t $(IMAGE_REPO)/roundabout-agent:$(IMAGE_TAG) . && \
-		docker build -f Dockerfile.webhook -t $(IMAGE_REPO)/roundabout-webhook:$(IMAGE_TAG) . ; \
+		docker build -f Dockerfile.webhook -t $(IMAGE_REPO)/roundabout-webhook:$(IMAGE_TAG) . && \
+		docker build -f greet/Dockerfile --build-arg CMD=greet-server -t $(IMAGE_REPO)/greet-server:$(IMAGE_TAG) . && \
+		docker build -f greet/Dockerfile --build-arg CMD=greet-gateway -t $(IMAGE_REPO)/greet-gateway:$(IMAGE_TAG) . ; \
 	fi
