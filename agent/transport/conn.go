@@ -42,14 +42,13 @@ type Handler interface {
 }
 
 // Events are the lifecycle callbacks of a client-role Conn. Each may be nil.
+// The end of the connection is signalled by Done.
 type Events struct {
 	// Ready is called once the server's SETTINGS frame arrived.
 	Ready func()
 	// GoAway is called once when the server sends GOAWAY or the connection
 	// can open no more streams; open streams go on.
 	GoAway func(code http2.ErrCode, debug string)
-	// Closed is called once when the connection is gone.
-	Closed func(err error)
 }
 
 // Conn is one HTTP/2 connection relaying streams.

@@ -167,9 +167,6 @@ func (c *Conn) fail(err error) {
 		for _, s := range streams {
 			c.abandon(s, err)
 		}
-		if c.events.Closed != nil {
-			c.events.Closed(err)
-		}
 	})
 }
 

@@ -107,9 +107,6 @@ type Stream struct {
 	result   Result // set under conn.mu for the writer to report
 }
 
-// Headers returns the request header block. It must not be modified.
-func (s *Stream) Headers() []hpack.HeaderField { return s.fields }
-
 // Header returns the value of the first request header named name, which
 // must be lower case.
 func (s *Stream) Header(name string) (string, bool) {
@@ -120,6 +117,3 @@ func (s *Stream) Header(name string) (string, bool) {
 	}
 	return "", false
 }
-
-// ID is the HTTP/2 stream identifier.
-func (s *Stream) ID() uint32 { return s.id }
