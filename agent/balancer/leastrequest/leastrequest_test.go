@@ -1,9 +1,7 @@
 package leastrequest_test
 
 import (
-	"errors"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -105,40 +103,6 @@ func TestEndpointWithoutLoadReadsIdle(t *testing.T) {
 	}
 }
 
-func TestNoEndpoints(t *testing.T) {
-	p := leastrequest.NewBuilder(leastrequest.Config{}).Build(nil)
-	if _, err := p.Pick(balancer.PickInfo{}); !errors.Is(err, balancer.ErrNoEndpoint) {
-		t.Fatalf("Pick over no endpoints: error %v; want ErrNoEndpoint", err)
-	}
-}
-
-func TestConcurrentPicks(t *testing.T) {
-	eps := balancertest.Endpoints(3)
-	p := leastrequest.NewBuilder(leastrequest.Config{}).Build(eps)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for i := range 1000 {
-				ep, err := p.Pick(balancer.PickInfo{})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				ep.Load.Begin()
-				ep.Load.End(time.Millisecond, balancertest.Epoch.Add(time.Duration(i)*time.Millisecond))
-			}
-		})
-	}
-	wg.Wait()
-}
-
-func TestRegistered(t *testing.T) {
-	b, err := balancer.Get(leastrequest.Name)
-	if err != nil || b.Name() != leastrequest.Name {
-		t.Fatalf("Get(%q) = %v, %v", leastrequest.Name, b, err)
-	}
-}
-
 func BenchmarkPick(b *testing.B) {
 	for _, n := range []int{3, 100} {
 		b.Run(balancertest.BenchName(n), func(b *testing.B) {
@@ -151,4 +115,8 @@ func BenchmarkPick(b *testing.B) {
 			}
 		})
 	}
+}
+
+func TestContract(t *testing.T) {
+	balancertest.Contract(t, leastrequest.NewBuilder(leastrequest.Config{}))
 }

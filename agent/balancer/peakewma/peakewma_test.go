@@ -1,9 +1,7 @@
 package peakewma_test
 
 import (
-	"errors"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -133,40 +131,6 @@ func TestSingleEndpoint(t *testing.T) {
 	}
 }
 
-func TestNoEndpoints(t *testing.T) {
-	p := peakewma.NewBuilder(peakewma.Config{}).Build(nil)
-	if _, err := p.Pick(balancer.PickInfo{}); !errors.Is(err, balancer.ErrNoEndpoint) {
-		t.Fatalf("Pick over no endpoints: error %v; want ErrNoEndpoint", err)
-	}
-}
-
-func TestConcurrentPicks(t *testing.T) {
-	eps := balancertest.Endpoints(3)
-	p := peakewma.NewBuilder(peakewma.Config{}).Build(eps)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for range 1000 {
-				ep, err := p.Pick(balancer.PickInfo{})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				ep.Load.Begin()
-				ep.Load.End(time.Millisecond, time.Now())
-			}
-		})
-	}
-	wg.Wait()
-}
-
-func TestRegistered(t *testing.T) {
-	b, err := balancer.Get(peakewma.Name)
-	if err != nil || b.Name() != peakewma.Name {
-		t.Fatalf("Get(%q) = %v, %v", peakewma.Name, b, err)
-	}
-}
-
 func BenchmarkPick(b *testing.B) {
 	for _, n := range []int{3, 100} {
 		b.Run(balancertest.BenchName(n), func(b *testing.B) {
@@ -201,4 +165,8 @@ func BenchmarkPickInjectedClock(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestContract(t *testing.T) {
+	balancertest.Contract(t, peakewma.NewBuilder(peakewma.Config{}))
 }

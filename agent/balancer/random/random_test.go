@@ -1,7 +1,6 @@
 package random_test
 
 import (
-	"errors"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -76,20 +75,6 @@ func TestConcurrentPicks(t *testing.T) {
 	}
 }
 
-func TestNoEndpoints(t *testing.T) {
-	p := random.NewBuilder(random.Config{}).Build(nil)
-	if _, err := p.Pick(balancer.PickInfo{}); !errors.Is(err, balancer.ErrNoEndpoint) {
-		t.Fatalf("Pick over no endpoints: error %v; want ErrNoEndpoint", err)
-	}
-}
-
-func TestRegistered(t *testing.T) {
-	b, err := balancer.Get(random.Name)
-	if err != nil || b.Name() != random.Name {
-		t.Fatalf("Get(%q) = %v, %v", random.Name, b, err)
-	}
-}
-
 func BenchmarkPick(b *testing.B) {
 	for _, n := range []int{3, 100} {
 		b.Run(balancertest.BenchName(n), func(b *testing.B) {
@@ -102,4 +87,8 @@ func BenchmarkPick(b *testing.B) {
 			}
 		})
 	}
+}
+
+func TestContract(t *testing.T) {
+	balancertest.Contract(t, random.NewBuilder(random.Config{}))
 }

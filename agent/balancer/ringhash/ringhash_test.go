@@ -1,12 +1,10 @@
 package ringhash_test
 
 import (
-	"errors"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/roundabout-dev/roundabout/agent/balancer"
@@ -184,40 +182,6 @@ func TestVirtualNodesValidation(t *testing.T) {
 	}
 }
 
-func TestNoEndpoints(t *testing.T) {
-	p := build(t, nil)
-	for _, info := range []balancer.PickInfo{{}, key(1)} {
-		if _, err := p.Pick(info); !errors.Is(err, balancer.ErrNoEndpoint) {
-			t.Fatalf("Pick(%+v) over no endpoints: error %v; want ErrNoEndpoint", info, err)
-		}
-	}
-}
-
-func TestConcurrentPicks(t *testing.T) {
-	p := build(t, balancertest.Endpoints(3))
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Go(func() {
-			for i := range 1000 {
-				info := key(i)
-				info.HasHashKey = g%2 == 0
-				if _, err := p.Pick(info); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-}
-
-func TestRegistered(t *testing.T) {
-	b, err := balancer.Get(ringhash.Name)
-	if err != nil || b.Name() != ringhash.Name {
-		t.Fatalf("Get(%q) = %v, %v", ringhash.Name, b, err)
-	}
-}
-
 func BenchmarkPick(b *testing.B) {
 	keys := make([]balancer.PickInfo, 1024)
 	for i := range keys {
@@ -258,4 +222,12 @@ func BenchmarkBuild(b *testing.B) {
 	for b.Loop() {
 		bld.Build(eps)
 	}
+}
+
+func TestContract(t *testing.T) {
+	b, err := ringhash.NewBuilder(ringhash.Config{Source: rand.NewPCG(1, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	balancertest.Contract(t, b, balancer.PickInfo{}, key(1), key(2))
 }

@@ -1,7 +1,6 @@
 package roundrobin_test
 
 import (
-	"errors"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -77,20 +76,6 @@ func TestConcurrentPicksStayExact(t *testing.T) {
 	}
 }
 
-func TestNoEndpoints(t *testing.T) {
-	p := roundrobin.NewBuilder(roundrobin.Config{}).Build(nil)
-	if _, err := p.Pick(balancer.PickInfo{}); !errors.Is(err, balancer.ErrNoEndpoint) {
-		t.Fatalf("Pick over no endpoints: error %v; want ErrNoEndpoint", err)
-	}
-}
-
-func TestRegistered(t *testing.T) {
-	b, err := balancer.Get(roundrobin.Name)
-	if err != nil || b.Name() != roundrobin.Name {
-		t.Fatalf("Get(%q) = %v, %v", roundrobin.Name, b, err)
-	}
-}
-
 func BenchmarkPick(b *testing.B) {
 	for _, n := range []int{3, 100} {
 		b.Run(balancertest.BenchName(n), func(b *testing.B) {
@@ -112,4 +97,8 @@ func indexOf(eps []balancer.Endpoint, addr string) int {
 		}
 	}
 	return -1
+}
+
+func TestContract(t *testing.T) {
+	balancertest.Contract(t, roundrobin.NewBuilder(roundrobin.Config{}))
 }
