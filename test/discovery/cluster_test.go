@@ -11,34 +11,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/zapr"
-	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	k8sdiscovery "github.com/roundabout-dev/roundabout/agent/discovery/kubernetes"
+	"github.com/roundabout-dev/roundabout/test/cluster"
 	"github.com/roundabout-dev/roundabout/test/netns"
 )
 
-// A shared machine may start the API server slowly; envtest's 20s default is
-// too tight there.
-const (
-	startTimeout = 2 * time.Minute
-	stopTimeout  = time.Minute
-	callTimeout  = 30 * time.Second
-)
+// callTimeout bounds one API call.
+const callTimeout = 30 * time.Second
 
 // kubeCluster is etcd and kube-apiserver, shared by every test of the
 // package and stopped by TestMain.
 type kubeCluster struct {
-	env     *envtest.Environment
-	client  kubernetes.Interface
-	certDir string
+	*cluster.Cluster
+	client kubernetes.Interface
 }
 
 var (
@@ -66,54 +57,36 @@ func (c *kubeCluster) slices(ns string) k8sdiscovery.SliceClient {
 func needCluster(t testing.TB) *kubeCluster {
 	t.Helper()
 	netns.Require(t)
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		t.Skip("KUBEBUILDER_ASSETS is not set: run `. hack/controlplane/env.sh` to build the control plane and set it")
+	if cluster.Assets() == "" {
+		t.Skip(cluster.SkipMessage)
 	}
-	clusterOnce.Do(func() { shared, sharedErr = startCluster(assets) })
+	clusterOnce.Do(func() { shared, sharedErr = startCluster() })
 	if sharedErr != nil {
-		t.Fatalf("start etcd and kube-apiserver from %s: %v", assets, sharedErr)
+		t.Fatal(sharedErr)
 	}
 	return shared
 }
 
-// startCluster starts the control plane. The API server's certificates live
-// in a directory of their own, so that a restarted API server serves the
-// same CA and the clients made before the restart still trust it.
-func startCluster(assets string) (*kubeCluster, error) {
-	ctrllog.SetLogger(zapr.NewLogger(zap.NewNop()))
-	certDir, err := os.MkdirTemp("", "roundabout-apiserver-")
+func startCluster() (*kubeCluster, error) {
+	c, err := cluster.Start(cluster.Assets())
 	if err != nil {
 		return nil, err
 	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets,
-		ControlPlaneStartTimeout: startTimeout, ControlPlaneStopTimeout: stopTimeout}
-	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir}
-	// Without a watch grace period the API server leaves open watches to
-	// its request timeout when stopped, so a stop takes a minute.
-	env.ControlPlane.APIServer.Configure().Set("shutdown-watch-termination-grace-period", "2s")
-	cfg, err := env.Start()
+	client, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {
-		os.RemoveAll(certDir)
+		_ = c.Stop()
 		return nil, err
 	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		_ = env.Stop()
-		os.RemoveAll(certDir)
-		return nil, err
-	}
-	return &kubeCluster{env: env, client: client, certDir: certDir}, nil
+	return &kubeCluster{Cluster: c, client: client}, nil
 }
 
 func stopCluster() {
 	if shared == nil {
 		return
 	}
-	if err := shared.env.Stop(); err != nil {
+	if err := shared.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "stop control plane: %v\n", err)
 	}
-	os.RemoveAll(shared.certDir)
 }
 
 var (

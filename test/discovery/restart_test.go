@@ -28,7 +28,7 @@ func TestAPIServerRestartKeepsTrafficFlowing(t *testing.T) {
 	a.waitEndpoints(t, a1, b1)
 	l := startLoad(t, a, 2, 2*resyncTimeout)
 
-	apiserver := c.env.ControlPlane.APIServer
+	apiserver := c.Env.ControlPlane.APIServer
 	stopping := time.Now()
 	if err := apiserver.Stop(); err != nil {
 		t.Errorf("stop kube-apiserver: %v", err)

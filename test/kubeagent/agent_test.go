@@ -2,16 +2,12 @@ package kubeagent
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-logr/zapr"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -21,45 +17,28 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/roundabout-dev/roundabout/agent/filewatch/filewatchtest"
 	lookasidev1 "github.com/roundabout-dev/roundabout/proto/lookaside/v1"
+	"github.com/roundabout-dev/roundabout/test/cluster"
 	"github.com/roundabout-dev/roundabout/test/netns"
 	"github.com/roundabout-dev/roundabout/test/procs"
 )
 
-// cluster starts etcd and kube-apiserver and returns a client and the path
-// of an admin kubeconfig for the agent.
-func cluster(t *testing.T) (kubernetes.Interface, string) {
+// startCluster starts etcd and kube-apiserver and returns a client and the
+// path of an admin kubeconfig for the agent.
+func startCluster(t *testing.T) (kubernetes.Interface, string) {
 	t.Helper()
 	netns.Require(t)
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		t.Skip("KUBEBUILDER_ASSETS is not set: run `. hack/controlplane/env.sh` to build the control plane and set it")
+	if cluster.Assets() == "" {
+		t.Skip(cluster.SkipMessage)
 	}
-	ctrllog.SetLogger(zapr.NewLogger(zap.NewNop()))
-	env := &envtest.Environment{BinaryAssetsDirectory: assets, ControlPlaneStartTimeout: 2 * time.Minute,
-		ControlPlaneStopTimeout: time.Minute}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start etcd and kube-apiserver: %v", err)
-	}
-	t.Cleanup(func() { env.Stop() })
-	user, err := env.AddUser(envtest.User{Name: "agent", Groups: []string{"system:masters"}}, nil)
+	c, err := cluster.Start(cluster.Assets())
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return kubernetes.NewForConfigOrDie(cfg), path
+	t.Cleanup(func() { c.Stop() })
+	return kubernetes.NewForConfigOrDie(c.Config), c.AdminKubeconfig(t, "agent")
 }
 
 func createService(t *testing.T, c kubernetes.Interface, port int32) {
@@ -89,7 +68,7 @@ func slice(port int32, addrs []string) *discoveryv1.EndpointSlice {
 }
 
 func TestAgentFollowsAServiceThroughTheAPIServer(t *testing.T) {
-	client, kubeconfig := cluster(t)
+	client, kubeconfig := startCluster(t)
 	servers := procs.GreetServers(t, netns.PodIP(21), netns.PodIP(22), netns.PodIP(23))
 	port64, _ := strconv.ParseInt(strings.Split(servers[0], ":")[1], 10, 32)
 	port := int32(port64)

@@ -10,26 +10,17 @@ import (
 	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/roundabout-dev/roundabout/test/cluster"
 	"github.com/roundabout-dev/roundabout/test/procs"
 )
 
-const skipMessage = "KUBEBUILDER_ASSETS is not set: run `. hack/controlplane/env.sh` to build the control plane and set it"
-
-// A shared machine may start the API server slowly.
-const (
-	startTimeout = 2 * time.Minute
-	stopTimeout  = time.Minute
-)
-
-// env is the control plane every test shares; nil when the assets are
-// missing.
+// kube is the control plane every test shares, and config its admin
+// connection; nil when the assets are missing.
 var (
-	env    *envtest.Environment
+	kube   *cluster.Cluster
 	config *rest.Config
 )
 
@@ -38,7 +29,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	assets := cluster.Assets()
 	if assets == "" {
 		return m.Run()
 	}
@@ -47,18 +38,14 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(procs.Dir)
-	env = &envtest.Environment{
-		BinaryAssetsDirectory:    assets,
-		ControlPlaneStartTimeout: startTimeout,
-		ControlPlaneStopTimeout:  stopTimeout,
-	}
 	var err error
-	if config, err = env.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "start etcd and kube-apiserver from %s: %v\n", assets, err)
+	if kube, err = cluster.Start(assets); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	config = kube.Config
 	code := m.Run()
-	if err := env.Stop(); err != nil {
+	if err := kube.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "stop control plane: %v\n", err)
 	}
 	return code
@@ -66,7 +53,7 @@ func runMain(m *testing.M) int {
 
 func needControlPlane(t *testing.T) {
 	t.Helper()
-	if env == nil {
-		t.Skip(skipMessage)
+	if kube == nil {
+		t.Skip(cluster.SkipMessage)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
 const deployDir = "../../deploy"
@@ -55,22 +54,7 @@ func kubectlPath(t *testing.T) string {
 	return p
 }
 
-func adminKubeconfig(t *testing.T) string {
-	t.Helper()
-	user, err := env.AddUser(envtest.User{Name: "manifests-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatalf("add admin user: %v", err)
-	}
-	data, err := user.KubeConfig()
-	if err != nil {
-		t.Fatalf("admin kubeconfig: %v", err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
+func adminKubeconfig(t *testing.T) string { return kube.AdminKubeconfig(t, "manifests-admin") }
 
 func run(t *testing.T, stdin []byte, name string, args ...string) []byte {
 	t.Helper()
