@@ -30,7 +30,7 @@ type writeOp struct {
 
 func (c *Conn) writeLoop() {
 	var ops []writeOp
-	var refused []*Stream
+	var ended []*Stream
 	for {
 		select {
 		case <-c.kick:
@@ -38,10 +38,10 @@ func (c *Conn) writeLoop() {
 			return
 		}
 		for {
-			ops, refused = c.collect(ops[:0], refused[:0])
-			for i, s := range refused {
+			ops, ended = c.collect(ops[:0], ended[:0])
+			for i, s := range ended {
 				s.finish(s.result)
-				refused[i] = nil
+				ended[i] = nil
 			}
 			if len(ops) == 0 {
 				break
@@ -148,8 +148,10 @@ func (c *Conn) maxFrame() uint32 {
 }
 
 // collect takes control frames and then, round robin over the streams with
-// writable items, at most one frame per stream per turn.
-func (c *Conn) collect(ops []writeOp, refused []*Stream) ([]writeOp, []*Stream) {
+// writable items, at most one frame per stream per turn. Upstream streams
+// that ended while collecting (refused for want of a connection, or reset)
+// are appended to ended with their result, to be reported without the lock.
+func (c *Conn) collect(ops []writeOp, ended []*Stream) ([]writeOp, []*Stream) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ops = append(ops, c.ctrl...)
@@ -163,13 +165,13 @@ func (c *Conn) collect(ops []writeOp, refused []*Stream) ([]writeOp, []*Stream) 
 		}
 		var op writeOp
 		var ok bool
-		op, ok, refused = c.nextOp(s, refused)
+		op, ok, ended = c.nextOp(s, ended)
 		if ok {
 			ops = append(ops, op)
 		}
 		c.requeue(s)
 	}
-	return ops, refused
+	return ops, ended
 }
 
 // requeue puts s back on the ready list if its head item can be written.
@@ -188,35 +190,35 @@ func (c *Conn) requeue(s *Stream) {
 
 // nextOp turns the head item of s into a frame, honouring stream slots and
 // flow-control windows. It reports false when nothing can be written now.
-func (c *Conn) nextOp(s *Stream, refused []*Stream) (writeOp, bool, []*Stream) {
+func (c *Conn) nextOp(s *Stream, ended []*Stream) (writeOp, bool, []*Stream) {
 	it := &s.q[0]
 	if c.role == roleClient && !s.opened {
 		ok, refusedNow := c.openLocked(s)
 		if refusedNow {
 			s.result = Result{Code: codes.Unavailable, Err: ErrGoingAway, Retryable: true}
-			return writeOp{}, false, append(refused, s)
+			return writeOp{}, false, append(ended, s)
 		}
 		if !ok {
-			return writeOp{}, false, refused
+			return writeOp{}, false, ended
 		}
 	}
 	switch it.kind {
 	case itemHeaders:
 		op := writeOp{typ: http2.FrameHeaders, streamID: s.id, end: it.end, fields: it.fields}
 		c.popItem(s, it.end)
-		return op, true, refused
+		return op, true, ended
 	case itemReset:
 		op := writeOp{typ: http2.FrameRSTStream, streamID: s.id, code: it.code}
 		c.popItem(s, false)
 		c.closeLocked(s)
 		if c.role == roleClient {
 			s.result = Result{Code: resetCode(it.code)}
-			refused = append(refused, s)
+			ended = append(ended, s)
 		}
-		return op, true, refused
+		return op, true, ended
 	}
 	op, ok := c.dataOp(s, it)
-	return op, ok, refused
+	return op, ok, ended
 }
 
 // dataOp writes as much of the head DATA item as the windows allow. It
