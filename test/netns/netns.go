@@ -35,6 +35,18 @@ const CIDR = "10.244.0.0/24"
 // adds the default route kube-apiserver needs to pick an advertise address.
 const setup = `ip link set lo up && ip addr add 10.244.0.1/24 dev lo && ip route add default dev lo`
 
+// nodeSetup makes the namespace a node: only NodeIP is local, and packets
+// for other addresses of CIDR are forwarded, so each pod can have a network
+// namespace of its own, reached through a route the pod runner adds.
+const nodeSetup = `ip link set lo up && ip addr add 10.244.0.1/32 dev lo && ip route add default dev lo && ` +
+	`echo 1 > /proc/sys/net/ipv4/ip_forward`
+
+// NodeIP is the node's address in node mode, and the first address of CIDR.
+const NodeIP = "10.244.0.1"
+
+// modeMarker records, for the binary inside, which setup made its namespace.
+const modeMarker = "ROUNDABOUT_NETNS_MODE"
+
 // skipReason is why Require skips; empty inside the namespace.
 var skipReason string
 
@@ -47,16 +59,26 @@ func Reexec(m *testing.M) { ReexecFunc(m.Run) }
 // ReexecFunc is Reexec for a TestMain that does more than m.Run, such as
 // stopping what its tests shared: run is called where m.Run would be, and
 // its result is the exit code.
-func ReexecFunc(run func() int) {
+func ReexecFunc(run func() int) { reexec(run, setup) }
+
+// ReexecNode is ReexecFunc for a namespace in node mode: only NodeIP is
+// local and IPv4 forwarding is on, for binaries that give each pod a
+// network namespace of its own and route to it (test/podrunner).
+func ReexecNode(run func() int) { reexec(run, nodeSetup) }
+
+func reexec(run func() int, script string) {
 	if Inside() {
 		os.Exit(run())
 	}
-	if err := probe(); err != nil {
+	if err := probe(script); err != nil {
 		skipReason = err.Error()
 		os.Exit(run())
 	}
-	os.Exit(runInside())
+	os.Exit(runInside(script))
 }
+
+// NodeMode reports whether this process runs in a namespace ReexecNode made.
+func NodeMode() bool { return Inside() && os.Getenv(modeMarker) == "node" }
 
 // Inside reports whether this process runs in the namespace Reexec made.
 func Inside() bool { return os.Getenv(marker) == "1" }
@@ -90,28 +112,32 @@ func PodIP(n int) string { return fmt.Sprintf("10.244.0.%d", n) }
 
 // probe makes a namespace once with nothing in it, to find out whether the
 // real run can.
-func probe() error {
+func probe(script string) error {
 	for _, tool := range []string{"unshare", "ip"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s not found in PATH (install util-linux and iproute2)", tool)
 		}
 	}
 	var stderr bytes.Buffer
-	cmd := command("true")
+	cmd := command(script, "true")
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("unshare --net --map-root-user --mount --pid with %q failed: %v: %s",
-			setup, err, strings.TrimSpace(stderr.String()))
+			script, err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }
 
 // runInside re-executes this test binary, with the same arguments, inside
 // a new namespace and returns its exit code.
-func runInside() int {
-	cmd := command(os.Args...)
+func runInside(script string) int {
+	cmd := command(script, os.Args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), marker+"=1")
+	mode := "local"
+	if script == nodeSetup {
+		mode = "node"
+	}
+	cmd.Env = append(os.Environ(), marker+"=1", modeMarker+"="+mode)
 	err := cmd.Run()
 	var exit *exec.ExitError
 	switch {
@@ -126,13 +152,13 @@ func runInside() int {
 }
 
 // command runs argv inside new network, mount and PID namespaces after
-// setup. argv is the first process of its PID namespace, so when it exits,
+// script. argv is the first process of its PID namespace, so when it exits,
 // even by a test timeout, the kernel kills everything it started (an API
 // server, etcd); unshare kills it when unshare dies, and unshare dies with
 // this process.
-func command(argv ...string) *exec.Cmd {
+func command(script string, argv ...string) *exec.Cmd {
 	args := append([]string{"--net", "--map-root-user", "--mount", "--pid", "--kill-child",
-		"sh", "-c", setup + ` && exec "$0" "$@"`}, argv...)
+		"sh", "-c", script + ` && exec "$0" "$@"`}, argv...)
 	cmd := exec.Command("unshare", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	return cmd
