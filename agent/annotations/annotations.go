@@ -25,6 +25,10 @@ const (
 	HashHeader = Prefix + "hash-header"
 	// LogLevel sets the agent's log level: debug, info, warn or error.
 	LogLevel = Prefix + "log-level"
+	// LookasidePort asks the agent to serve the lookaside Resolve API on
+	// the pod IP at this port, 1-65535, reachable from other pods and from
+	// the node. Absent, the agent serves no lookaside API.
+	LookasidePort = Prefix + "lookaside-port"
 	// AgentCPURequest overrides the agent container's CPU request.
 	AgentCPURequest = Prefix + "agent-cpu-request"
 	// AgentMemoryLimit overrides the agent container's memory limit.

@@ -23,6 +23,9 @@ const (
 	AnnotationsFile = AnnotationsDir + "/annotations"
 	// AdminPortName names the agent's admin port (at most 15 characters).
 	AdminPortName = "rb-admin"
+	// LookasidePortName names the agent's lookaside Resolve port, declared
+	// when the pod asks for one (at most 15 characters).
+	LookasidePortName = "rb-lookaside"
 	// agentUID is distroless's nonroot user, so runAsNonRoot holds
 	// whatever the image declares.
 	agentUID = 65532
@@ -55,7 +58,7 @@ func agentContainer(o options, cfg Config) corev1.Container {
 		ImagePullPolicy: cfg.ImagePullPolicy,
 		Args:            agentArgs(o, port),
 		Env:             agentEnv(),
-		Ports:           []corev1.ContainerPort{{Name: AdminPortName, ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+		Ports:           agentPorts(o, port),
 		Resources:       agentResources(o),
 		VolumeMounts:    []corev1.VolumeMount{{Name: AnnotationsVolumeName, MountPath: AnnotationsDir, ReadOnly: true}},
 		StartupProbe:    probe("/readyz", port, 1, 120),
@@ -66,8 +69,9 @@ func agentContainer(o options, cfg Config) corev1.Container {
 }
 
 // agentArgs builds the agent's command line: one --upstream and --listen
-// pair per upstream, the admin server on the pod IP for probes, and the
-// annotations file for live strategy changes.
+// pair per upstream, the admin server on the pod IP for probes, the
+// lookaside server on the pod IP when asked for, and the annotations file
+// for live strategy changes.
 func agentArgs(o options, adminPort int32) []string {
 	var args []string
 	for _, u := range o.upstreams {
@@ -76,8 +80,11 @@ func agentArgs(o options, adminPort int32) []string {
 	args = append(args,
 		"--annotations-file="+AnnotationsFile,
 		"--admin-addr=$(POD_IP):"+strconv.Itoa(int(adminPort)),
-		"--strategy="+o.strategy,
 	)
+	if o.lookasidePort != 0 {
+		args = append(args, "--lookaside-addr=$(POD_IP):"+strconv.Itoa(int(o.lookasidePort)))
+	}
+	args = append(args, "--strategy="+o.strategy)
 	if o.hashHeader != "" {
 		args = append(args, "--hash-header="+o.hashHeader)
 	}
@@ -85,6 +92,16 @@ func agentArgs(o options, adminPort int32) []string {
 		args = append(args, "--log-level="+o.logLevel)
 	}
 	return args
+}
+
+// agentPorts declares the admin port and, when the pod asks for one, the
+// lookaside port, so Services and network policies can name them.
+func agentPorts(o options, adminPort int32) []corev1.ContainerPort {
+	ports := []corev1.ContainerPort{{Name: AdminPortName, ContainerPort: adminPort, Protocol: corev1.ProtocolTCP}}
+	if o.lookasidePort != 0 {
+		ports = append(ports, corev1.ContainerPort{Name: LookasidePortName, ContainerPort: o.lookasidePort, Protocol: corev1.ProtocolTCP})
+	}
+	return ports
 }
 
 func agentEnv() []corev1.EnvVar {

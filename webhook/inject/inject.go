@@ -39,7 +39,7 @@ func Pod(pod *corev1.Pod, ns Namespace, cfg Config) (*corev1.Pod, Report, error)
 	if !wanted {
 		return pod, Report{Reason: reason}, nil
 	}
-	opts, err := parseOptions(pod)
+	opts, err := parseOptions(pod, cfg.adminPort())
 	if err != nil {
 		return pod, Report{Reason: ReasonInvalidAnnotation}, err
 	}

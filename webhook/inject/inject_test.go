@@ -54,6 +54,11 @@ var goldenCases = []goldenCase{
 	{name: "invalid-memory-limit"},
 	{name: "invalid-several"},
 	{name: "invalid-host-network"},
+	{name: "lookaside-port"},
+	{name: "invalid-lookaside-port"},
+	{name: "invalid-lookaside-port-admin-clash"},
+	{name: "invalid-lookaside-port-upstream-clash"},
+	{name: "invalid-lookaside-port-container-clash"},
 }
 
 // golden is the recorded outcome of one case. Patch holds the operations

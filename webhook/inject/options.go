@@ -24,17 +24,21 @@ var (
 
 // options are a pod's validated annotations.
 type options struct {
-	upstreams   []upstream
-	strategy    string
-	hashHeader  string
-	logLevel    string
-	cpuRequest  resource.Quantity
-	memoryLimit resource.Quantity
+	upstreams []upstream
+	// lookasidePort is where the agent serves the lookaside Resolve API on
+	// the pod IP; zero when it serves none.
+	lookasidePort int32
+	strategy      string
+	hashHeader    string
+	logLevel      string
+	cpuRequest    resource.Quantity
+	memoryLimit   resource.Quantity
 }
 
-// parseOptions reads and validates every Roundabout annotation on pod. The
-// error, a *Denial, lists every problem found, not just the first.
-func parseOptions(pod *corev1.Pod) (options, error) {
+// parseOptions reads and validates every Roundabout annotation on pod;
+// adminPort is the agent's admin port, which no other listener may take.
+// The error, a *Denial, lists every problem found, not just the first.
+func parseOptions(pod *corev1.Pod, adminPort int32) (options, error) {
 	a := pod.Annotations
 	var probs problems
 	checkInjectValue(a[annotations.Inject], &probs)
@@ -47,7 +51,9 @@ func parseOptions(pod *corev1.Pod) (options, error) {
 		cpuRequest:  parseQuantity(a, annotations.AgentCPURequest, DefaultCPURequest, &probs),
 		memoryLimit: parseQuantity(a, annotations.AgentMemoryLimit, DefaultMemoryLimit, &probs),
 	}
-	checkContainerPorts(pod, o.upstreams, &probs)
+	declared := declaredPorts(pod)
+	checkContainerPorts(pod, o.upstreams, declared, &probs)
+	o.lookasidePort = parseLookasidePort(a, takenPorts(adminPort, o.upstreams, declared), &probs)
 	return o, probs.err()
 }
 
@@ -116,15 +122,21 @@ func parseQuantity(a map[string]string, name string, def resource.Quantity, prob
 	return q
 }
 
-// checkContainerPorts reports upstreams whose listen port is a port one of
-// the pod's own containers declares: the two could not both bind it.
-func checkContainerPorts(pod *corev1.Pod, ups []upstream, probs *problems) {
+// declaredPorts maps every port the pod's containers declare to the name of
+// a container declaring it.
+func declaredPorts(pod *corev1.Pod) map[int32]string {
 	declared := map[int32]string{}
 	for _, c := range slices.Concat(pod.Spec.InitContainers, pod.Spec.Containers) {
 		for _, p := range c.Ports {
 			declared[p.ContainerPort] = c.Name
 		}
 	}
+	return declared
+}
+
+// checkContainerPorts reports upstreams whose listen port is a port one of
+// the pod's own containers declares: the two could not both bind it.
+func checkContainerPorts(pod *corev1.Pod, ups []upstream, declared map[int32]string, probs *problems) {
 	for _, u := range ups {
 		if name, ok := declared[u.listenPort]; ok {
 			probs.add(annotations.Upstream, pod.Annotations[annotations.Upstream],
