@@ -31,7 +31,7 @@ const (
 type Cluster struct {
 	Env     *envtest.Environment
 	Config  *rest.Config
-	certDir string
+	certDir string // removed by Stop; empty when the caller owns it
 }
 
 // Assets returns KUBEBUILDER_ASSETS, or "" when it is unset.
@@ -43,26 +43,45 @@ func Assets() string { return os.Getenv("KUBEBUILDER_ASSETS") }
 // it; and open watches end within 2 s of a stop, which otherwise waits a
 // minute for them.
 func Start(assets string) (*Cluster, error) {
-	ctrllog.SetLogger(zapr.NewLogger(zap.NewNop()))
 	certDir, err := os.MkdirTemp("", "roundabout-apiserver-")
 	if err != nil {
 		return nil, err
 	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets,
-		ControlPlaneStartTimeout: startTimeout, ControlPlaneStopTimeout: stopTimeout}
-	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir}
-	env.ControlPlane.APIServer.Configure().Set("shutdown-watch-termination-grace-period", "2s")
-	cfg, err := env.Start()
+	env := newEnv(assets, certDir, stopTimeout)
+	c, err := start(env)
 	if err != nil {
 		os.RemoveAll(certDir)
-		return nil, fmt.Errorf("start etcd and kube-apiserver from %s: %w", assets, err)
+		return nil, err
 	}
-	return &Cluster{Env: env, Config: cfg, certDir: certDir}, nil
+	c.certDir = certDir
+	return c, nil
 }
 
-// Stop stops the control plane and removes its certificates.
+// newEnv configures etcd and an API server whose certificates live in
+// certDir and whose open watches end within 2 s of a stop.
+func newEnv(assets, certDir string, stop time.Duration) *envtest.Environment {
+	env := &envtest.Environment{BinaryAssetsDirectory: assets,
+		ControlPlaneStartTimeout: startTimeout, ControlPlaneStopTimeout: stop}
+	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir}
+	env.ControlPlane.APIServer.Configure().Set("shutdown-watch-termination-grace-period", "2s")
+	return env
+}
+
+// start starts env with envtest's own logging silenced.
+func start(env *envtest.Environment) (*Cluster, error) {
+	ctrllog.SetLogger(zapr.NewLogger(zap.NewNop()))
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start etcd and kube-apiserver from %s: %w", env.BinaryAssetsDirectory, err)
+	}
+	return &Cluster{Env: env, Config: cfg}, nil
+}
+
+// Stop stops the control plane and removes the certificates Start made.
 func (c *Cluster) Stop() error {
-	defer os.RemoveAll(c.certDir)
+	if c.certDir != "" {
+		defer os.RemoveAll(c.certDir)
+	}
 	return c.Env.Stop()
 }
 
