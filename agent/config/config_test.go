@@ -91,6 +91,7 @@ func TestErrors(t *testing.T) {
 		{"no listen for a named port", []string{"--upstream=a:grpc", "--upstream=b:grpc"}, []string{`--upstream="a:grpc": no listen address`}},
 		{"two upstreams on one address", []string{"--upstream=a:80", "--upstream=b:80"}, []string{`listens on 127.0.0.1:80, already used by --upstream=a:80`}},
 		{"bad lookaside addr", append(base, "--lookaside-addr=x"), []string{`--lookaside-addr="x"`}},
+		{"lookaside on the admin address", append(base, "--admin-addr=127.0.0.1:9901", "--lookaside-addr=127.0.0.1:9901"), []string{"--lookaside-addr=127.0.0.1:9901 is also --admin-addr"}},
 		{"both endpoint sources", append(base, "--endpoints-file=/f"), []string{"--endpoints and --endpoints-file are both set"}},
 		{"empty endpoints", []string{"--upstream=greet", "--endpoints= , "}, []string{`--endpoints=" , "`, "no endpoint listed"}},
 		{"bad endpoint", []string{"--upstream=greet", "--endpoints=a:1,b"}, []string{`--endpoints="a:1,b"`, `endpoint "b"`, "missing port", "port 1-65535"}},

@@ -90,6 +90,9 @@ func (c *Config) validateUpstreams() error {
 	var errs []error
 	seen := map[string]string{c.AdminAddr: "--admin-addr"}
 	if c.LookasideAddr != "" {
+		if c.LookasideAddr == c.AdminAddr && !strings.HasSuffix(c.AdminAddr, ":0") {
+			errs = append(errs, fmt.Errorf("--lookaside-addr=%s is also --admin-addr; want distinct addresses", c.LookasideAddr))
+		}
 		seen[c.LookasideAddr] = "--lookaside-addr"
 	}
 	for _, up := range c.Upstreams {
