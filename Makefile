@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build test proto proto-check lint bench images controlplane
+.PHONY: build test demo proto proto-check lint bench images controlplane
 
 # Binaries are built as the images build them: static, without cgo.
 BUILD := CGO_ENABLED=0 $(GO) build -trimpath
@@ -14,6 +14,12 @@ build:
 	$(BUILD) -o $(BIN)/ ./greet/cmd/...
 	$(BUILD) -o $(BIN)/roundabout-agent ./agent
 	$(BUILD) -o $(BIN)/roundabout-webhook ./webhook
+
+## demo: the whole story on a local Kubernetes control plane, in a private
+## namespace: the problem, the fix, scale-up, rolling restart, live strategy
+## swap (see README). DEMO_ARGS=--keep leaves it running until Ctrl-C.
+demo: build controlplane
+	$(GO) run ./hack/demo --bin=$(abspath $(BIN)) --assets="$$(hack/controlplane/build.sh --print-dir)" $(DEMO_ARGS)
 
 ## test: every test of the module, with the race detector, against a real
 ## etcd and kube-apiserver (built once from the Go module proxy, then cached)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets KUBEBUILDER_ASSETS to the cached control-plane bin directory, building
-# the binaries envtest runs (etcd, kube-apiserver, kubectl) first if they are
-# missing or stale. Everything else build.sh makes lands in the same directory.
+# every control-plane binary first if it is missing or stale: envtest runs
+# etcd, kube-apiserver and kubectl from it, and the end-to-end scenario
+# (test/e2e) the rest as well.
 #
 #   . hack/controlplane/env.sh              # bash: exports KUBEBUILDER_ASSETS
 #   eval "$(hack/controlplane/env.sh)"      # any shell: prints the export line
@@ -12,7 +13,7 @@
 _roundabout_controlplane() {
 	local here assets
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) || return
-	assets=$("$here/build.sh" etcd kube-apiserver kubectl) || return
+	assets=$("$here/build.sh") || return
 	printf '%s' "${assets##*$'\n'}"
 }
 

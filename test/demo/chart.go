@@ -1,0 +1,48 @@
+package demo
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// barWidth is the length of the longest bar.
+const barWidth = 40
+
+// Chart prints one bar per pod: every pod in pods, in order (those that
+// got nothing show an empty bar), then any pod of t not in pods.
+func Chart(w io.Writer, t Tally, pods []string) {
+	names := append([]string(nil), pods...)
+	for _, p := range t.Pods() {
+		if !contains(names, p) {
+			names = append(names, p)
+		}
+	}
+	most, width := 0, 0
+	for _, p := range names {
+		most, width = max(most, t[p]), max(width, len(p))
+	}
+	for _, p := range names {
+		fmt.Fprintf(w, "    %-*s %s %d\n", width, p, bar(t[p], most), t[p])
+	}
+}
+
+func bar(n, most int) string {
+	if most == 0 {
+		return strings.Repeat(" ", barWidth)
+	}
+	full := n * barWidth / most
+	if n > 0 && full == 0 {
+		full = 1
+	}
+	return strings.Repeat("█", full) + strings.Repeat("·", barWidth-full)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

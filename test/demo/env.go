@@ -1,0 +1,105 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/roundabout-dev/roundabout/test/cluster"
+	"github.com/roundabout-dev/roundabout/test/podrunner"
+)
+
+// Env is the running control plane, pod runner and API client.
+type Env struct {
+	o       Options
+	out     io.Writer
+	log     *zap.Logger
+	stack   *cluster.Stack
+	client  kubernetes.Interface
+	kubectl string
+
+	clientPod *corev1.Pod // the injected gateway pod of step 2
+
+	stopRunner context.CancelFunc
+	runnerDone chan error
+}
+
+// start brings up the control plane and the pod runner. Component logs go
+// to files under Dir/logs; the terminal gets one line per part.
+func start(ctx context.Context, o Options) (*Env, error) {
+	log, err := fileLogger(filepath.Join(o.Dir, "logs", "demo.log"))
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{o: o, out: o.Out, log: log, kubectl: filepath.Join(o.Assets, "kubectl")}
+	say(e.out, "Starting etcd, kube-apiserver, kube-controller-manager, kube-proxy (iptables) and CoreDNS")
+	e.stack, err = cluster.StartStack(ctx, cluster.StackOptions{Assets: o.Assets, Dir: o.Dir,
+		NodeName: NodeName, NodeIP: NodeIP, Log: log.Named("cluster")})
+	if err != nil {
+		return nil, fmt.Errorf("control plane: %w", err)
+	}
+	if e.client, err = kubernetes.NewForConfig(e.stack.Config); err != nil {
+		e.stop()
+		return nil, err
+	}
+	e.startRunner()
+	return e, nil
+}
+
+// startRunner runs the pod runner until stop.
+func (e *Env) startRunner() {
+	say(e.out, "Starting the local pod runner (the kubelet's stand-in) as node %s, %s", NodeName, NodeIP)
+	ctx, cancel := context.WithCancel(context.Background())
+	e.stopRunner, e.runnerDone = cancel, make(chan error, 1)
+	cfg := podrunner.Config{Client: e.client, NodeName: NodeName, NodeIP: NodeIP,
+		PodIPFirst: "10.244.0.10", PodIPLast: "10.244.0.250",
+		Images: podrunner.Images{Dir: e.o.BinDir}, Dir: filepath.Join(e.o.Dir, "node"),
+		DNSIP: e.stack.DNSIP, ClusterDomain: e.stack.ClusterDomain,
+		LogAddr: NodeIP + ":10250", Log: e.log.Named("podrunner")}
+	go func() { e.runnerDone <- podrunner.Run(ctx, cfg) }()
+}
+
+// stop stops every pod (with its grace period), then the control plane.
+func (e *Env) stop() error {
+	var errs []error
+	if e.stopRunner != nil {
+		say(e.out, "Stopping the pods")
+		e.stopRunner()
+		select {
+		case err := <-e.runnerDone:
+			errs = append(errs, err)
+		case <-time.After(45 * time.Second):
+			errs = append(errs, errors.New("pod runner: still stopping after 45s"))
+		}
+	}
+	if e.stack != nil {
+		say(e.out, "Stopping the control plane")
+		errs = append(errs, e.stack.Stop())
+	}
+	_ = e.log.Sync()
+	return errors.Join(errs...)
+}
+
+// fileLogger writes JSON logs to path.
+func fileLogger(path string) (*zap.Logger, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	cfg := zap.NewProductionConfig()
+	cfg.OutputPaths, cfg.ErrorOutputPaths = []string{path}, []string{path}
+	cfg.Sampling = nil
+	return cfg.Build()
+}
+
+// say prints one narration line.
+func say(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "  ▸ "+format+"\n", args...)
+}
