@@ -66,6 +66,9 @@ func NewSandbox(ctx context.Context, cfg SandboxConfig, log *zap.Logger) (*Sandb
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("sandbox dir: %w", err)
 	}
+	if err := ownProc(log); err != nil {
+		return nil, err
+	}
 	s := &Sandbox{cfg: cfg, log: log.With(zap.String("ip", cfg.IP)), procs: map[*Process]struct{}{}}
 	if err := s.startHolder(ctx); err != nil {
 		return nil, err
@@ -91,6 +94,30 @@ func (cfg SandboxConfig) check() error {
 		errs = append(errs, fmt.Errorf("sandbox config: HostIface: %q is not an interface name of 1 to 15 characters", cfg.HostIface))
 	}
 	return errors.Join(errs...)
+}
+
+var (
+	ownProcOnce sync.Once
+	ownProcErr  error
+)
+
+// ownProc makes sure /proc shows this process's PID namespace, since
+// nsenter finds a sandbox's namespaces under /proc/<holder pid>. A node
+// namespace made with a PID namespace of its own but the parent's /proc
+// gets a new proc mount, in its own mount namespace.
+func ownProc(log *zap.Logger) error {
+	ownProcOnce.Do(func() {
+		self, _ := os.Readlink("/proc/self")
+		if self == strconv.Itoa(os.Getpid()) {
+			return
+		}
+		if err := syscall.Mount("proc", "/proc", "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, ""); err != nil {
+			ownProcErr = fmt.Errorf("/proc shows another PID namespace and mounting a new one failed: %w", err)
+			return
+		}
+		log.Info("mounted /proc for this PID namespace", zap.Int("pid", os.Getpid()))
+	})
+	return ownProcErr
 }
 
 // startHolder starts the holder and waits until it runs in its new
