@@ -31,8 +31,8 @@ func (s *Stack) startAPIServer(_ context.Context, o StackOptions) error {
 	api := env.ControlPlane.APIServer
 	api.SecureServing.CA = pki.CA
 	configureAPIServer(api.Configure(), o.NodeIP)
-	s.register("etcd", env.ControlPlane.Etcd.Stop)
-	s.register("kube-apiserver", api.Stop)
+	s.register("etcd", 0, env.ControlPlane.Etcd.Stop)
+	s.register("kube-apiserver", 0, api.Stop)
 	if s.Cluster, err = start(env); err != nil {
 		return errors.Join(err, fmt.Errorf("last lines of %s:\n%s", s.logPath("kube-apiserver"), tail(s.logPath("kube-apiserver"), tailLines)))
 	}

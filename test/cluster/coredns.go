@@ -19,7 +19,7 @@ import (
 
 // managedBy marks the kube-dns EndpointSlice as this package's, so the
 // endpointslice controller leaves it alone.
-const managedBy = "roundabout.dev/test-cluster"
+const managedBy = "test-cluster.roundabout.dev"
 
 // corefile serves the cluster domain and reverse zones from the API, on the
 // node address only. There is no forward plugin: nothing outside exists.

@@ -7,8 +7,7 @@ import (
 )
 
 // startKubeProxy runs kube-proxy in iptables mode for node o.NodeName and
-// waits for its healthz port to answer. It does not wait for rules: they
-// need the Node object, which whoever runs pods registers.
+// waits for its healthz port to answer, not for its rules.
 func (s *Stack) startKubeProxy(ctx context.Context, o StackOptions) error {
 	healthz, err := freeAddr()
 	if err != nil {
@@ -30,4 +29,3 @@ func (s *Stack) startKubeProxy(ctx context.Context, o StackOptions) error {
 	return s.runProcess(ctx, "kube-proxy", filepath.Join(o.Assets, "kube-proxy"), args, healthz,
 		answers("http://"+healthz+"/healthz"))
 }
-

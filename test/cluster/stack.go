@@ -54,12 +54,14 @@ type Stack struct {
 // stopper stops one started component.
 type stopper struct {
 	name string
+	pid  int // 0 when envtest runs the process
 	stop func() error
 }
 
-// StartStack starts the API server, the controller manager, kube-proxy and
-// CoreDNS, in that order, each waited for until it serves, and publishes
-// CoreDNS as the kube-dns Service at DNSIP. On failure it stops what it
+// StartStack starts the API server and the controller manager, registers
+// Node o.NodeName with InternalIP o.NodeIP, starts kube-proxy and CoreDNS,
+// each waited for until it serves, and publishes CoreDNS as the kube-dns
+// Service at DNSIP. On failure it stops what it
 // started and returns an error naming the component, with the end of its
 // log.
 func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
@@ -69,7 +71,7 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 	s := &Stack{DNSIP: dnsServiceIP, ClusterDomain: clusterDomain, log: o.Log, logDir: filepath.Join(o.Dir, "logs")}
 	begin := time.Now()
 	steps := []func(context.Context, StackOptions) error{
-		s.startAPIServer, s.startControllerManager, s.startKubeProxy, s.startCoreDNS, s.publishDNS,
+		s.startAPIServer, s.startControllerManager, s.registerNode, s.startKubeProxy, s.startCoreDNS, s.publishDNS,
 	}
 	for _, step := range steps {
 		if err := step(ctx, o); err != nil {
@@ -102,8 +104,19 @@ func (s *Stack) Stop() error {
 }
 
 // register records a started component for Stop.
-func (s *Stack) register(name string, stop func() error) {
-	s.started = append(s.started, stopper{name, stop})
+func (s *Stack) register(name string, pid int, stop func() error) {
+	s.started = append(s.started, stopper{name, pid, stop})
+}
+
+// pids returns the process ids of the components the stack runs itself.
+func (s *Stack) pids() map[string]int {
+	pids := map[string]int{}
+	for _, c := range s.started {
+		if c.pid != 0 {
+			pids[c.name] = c.pid
+		}
+	}
+	return pids
 }
 
 // runProcess starts a component, waits until ready succeeds and registers
@@ -114,7 +127,7 @@ func (s *Stack) runProcess(ctx context.Context, name, binary string, args []stri
 	if err != nil {
 		return err
 	}
-	s.register(name, p.stop)
+	s.register(name, p.pid(), p.stop)
 	if err := p.waitReady(ctx, ready); err != nil {
 		return err
 	}
