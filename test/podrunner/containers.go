@@ -153,7 +153,7 @@ func (w *podWorker) startProcess(c *ctr) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.started(c, proc, n)
+	w.started(c, n)
 	return proc, nil
 }
 
@@ -180,7 +180,8 @@ func (w *podWorker) startLocked(c *ctr, sb *Sandbox, spec Container) (*Process, 
 }
 
 // started reports a new run of c.
-func (w *podWorker) started(c *ctr, proc *Process, restarts int32) {
+// Sandbox.Start logged the process.
+func (w *podWorker) started(c *ctr, restarts int32) {
 	pod := w.pod()
 	if restarts == 0 {
 		w.r.events.Eventf(pod, corev1.EventTypeNormal, reasonPulled,
@@ -188,8 +189,6 @@ func (w *podWorker) started(c *ctr, proc *Process, restarts int32) {
 	}
 	w.r.events.Eventf(pod, corev1.EventTypeNormal, reasonCreated, "Created container: %s", c.spec.Name)
 	w.r.events.Eventf(pod, corev1.EventTypeNormal, reasonStarted, "Started container %s", c.spec.Name)
-	w.log.Info("container started", zap.String("container", c.spec.Name), zap.Int("pid", proc.Pid()),
-		zap.Int32("restarts", restarts))
 	if c.spec.StartupProbe == nil {
 		c.markStarted()
 	}

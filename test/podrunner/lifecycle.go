@@ -107,8 +107,7 @@ func (w *podWorker) createSandbox(ctx context.Context) error {
 	w.sandbox, w.volumes, w.extraEnv = sb, vols, env
 	w.state.ip, w.state.startTime, w.state.sandboxReady = ip, time.Now(), true
 	w.mu.Unlock()
-	w.markDirty()
-	w.log.Info("sandbox created", zap.String("ip", ip))
+	w.markDirty() // NewSandbox logged the sandbox with its IP
 	return nil
 }
 

@@ -92,10 +92,9 @@ func nodeObject(cfg Config, version string, now time.Time) *corev1.Node {
 		Status: corev1.NodeStatus{
 			Capacity:    capacity,
 			Allocatable: capacity.DeepCopy(),
-			Addresses: []corev1.NodeAddress{
-				{Type: corev1.NodeInternalIP, Address: cfg.NodeIP},
-				{Type: corev1.NodeHostName, Address: cfg.NodeName},
-			},
+			// No Hostname address: kube-apiserver prefers it to reach the
+			// kubelet (for logs), and the node name resolves nowhere here.
+			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: cfg.NodeIP}},
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: port}},
 			Conditions:      []corev1.NodeCondition{readyCondition(now, now)},
 			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: version, OperatingSystem: "linux",
