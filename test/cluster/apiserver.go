@@ -34,7 +34,7 @@ func (s *Stack) startAPIServer(_ context.Context, o StackOptions) error {
 	s.register("etcd", 0, env.ControlPlane.Etcd.Stop)
 	s.register("kube-apiserver", 0, api.Stop)
 	if s.Cluster, err = start(env); err != nil {
-		return errors.Join(err, fmt.Errorf("last lines of %s:\n%s", s.logPath("kube-apiserver"), tail(s.logPath("kube-apiserver"), tailLines)))
+		return errors.Join(err, s.logTail("etcd"), s.logTail("kube-apiserver"))
 	}
 	s.log.Info("component started", zap.String("component", "etcd"), zap.Stringer("address", env.ControlPlane.Etcd.URL),
 		zap.String("log", s.logPath("etcd")))
@@ -79,6 +79,12 @@ func (s *Stack) attachLogs(env *envtest.Environment) error {
 }
 
 func (s *Stack) logPath(component string) string { return filepath.Join(s.logDir, component+".log") }
+
+// logTail quotes the end of a component's log, for an error.
+func (s *Stack) logTail(component string) error {
+	path := s.logPath(component)
+	return fmt.Errorf("last lines of %s:\n%s", path, tail(path, tailLines))
+}
 
 // createLog truncates and opens a component's log file.
 func (s *Stack) createLog(component string) (*os.File, error) {

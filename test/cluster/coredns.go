@@ -59,7 +59,7 @@ func (s *Stack) startCoreDNS(ctx context.Context, o StackOptions) error {
 		return fmt.Errorf("coredns: write %s: %w", conf, err)
 	}
 	return s.runProcess(ctx, "coredns", filepath.Join(o.Assets, "coredns"), []string{"-conf", conf},
-		net.JoinHostPort(o.NodeIP, "53"), ok("http://"+ready+"/ready"))
+		net.JoinHostPort(o.NodeIP, "53"), healthy("http://"+ready+"/ready"))
 }
 
 // publishDNS makes CoreDNS the cluster's DNS: Service kube-system/kube-dns

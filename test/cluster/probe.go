@@ -14,8 +14,8 @@ func answers(url string) func(context.Context) error {
 	}
 }
 
-// ok succeeds once url returns 200.
-func ok(url string) func(context.Context) error {
+// healthy succeeds once url returns 200.
+func healthy(url string) func(context.Context) error {
 	return func(ctx context.Context) error {
 		code, err := get(ctx, url)
 		if err == nil && code != http.StatusOK {

@@ -17,6 +17,7 @@ import (
 // Bounds of a component's start and stop.
 const (
 	readyTimeout = 2 * time.Minute
+	checkTimeout = 5 * time.Second
 	pollInterval = 100 * time.Millisecond
 	stopGrace    = 10 * time.Second
 	tailLines    = 20
@@ -30,10 +31,12 @@ type process struct {
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited
 	err     error         // what Wait returned, valid once done is closed
+	told    bool          // waitReady has reported the exit already
 }
 
-// startProcess starts binary with args. The process gets SIGKILL when the
-// thread that started it dies, so a crashed caller leaves nothing behind.
+// startProcess starts binary with args. The kernel sends the process
+// SIGKILL when the OS thread that started it ends, which for a Go program
+// is when the program ends, so a crashed caller leaves nothing behind.
 func startProcess(name, binary string, args []string, logDir string) (*process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
@@ -65,12 +68,13 @@ func (p *process) waitReady(ctx context.Context, check func(context.Context) err
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
-		err := check(ctx)
+		err := checkOnce(ctx, check)
 		if err == nil {
 			return nil
 		}
 		select {
 		case <-p.done:
+			p.told = true
 			return p.failure(fmt.Errorf("exited before it was ready: %v", p.err))
 		case <-ctx.Done():
 			return p.failure(fmt.Errorf("not ready: %w (last check: %v)", ctx.Err(), err))
@@ -79,10 +83,21 @@ func (p *process) waitReady(ctx context.Context, check func(context.Context) err
 	}
 }
 
+// checkOnce runs check with a deadline of its own.
+func checkOnce(ctx context.Context, check func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	return check(ctx)
+}
+
 // stop sends SIGTERM and waits up to stopGrace, then kills the process.
+// A process that had exited is an error, unless waitReady reported it.
 func (p *process) stop() error {
 	select {
 	case <-p.done:
+		if p.told {
+			return nil
+		}
 		return p.failure(fmt.Errorf("had exited before it was stopped: %v", p.err))
 	default:
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/roundabout-dev/roundabout/test/netns"
 )
 
 // Addresses every stack uses, as a kubeadm cluster does by default.
@@ -35,9 +37,12 @@ type StackOptions struct {
 
 // Stack is a control plane that runs pods' network plumbing but no
 // kubelet: etcd, kube-apiserver, kube-controller-manager, kube-proxy in
-// iptables mode and CoreDNS, each a process of its own. It belongs in a
+// iptables mode and CoreDNS, each a process of its own. It needs a
 // network namespace of its own (test/netns node mode): kube-proxy rewrites
-// the namespace's iptables rules and CoreDNS binds NodeIP:53.
+// the namespace's iptables rules and CoreDNS binds NodeIP:53. The Node
+// object exists from the start; whoever runs pods updates its status and
+// keeps its InternalIP, since kube-proxy exits when the node's addresses
+// change or the Node is deleted.
 type Stack struct {
 	*Cluster             // etcd + kube-apiserver (envtest), Config *rest.Config (admin)
 	Kubeconfig    string // admin kubeconfig file (system:masters), server https://127.0.0.1:<port>
@@ -61,9 +66,9 @@ type stopper struct {
 // StartStack starts the API server and the controller manager, registers
 // Node o.NodeName with InternalIP o.NodeIP, starts kube-proxy and CoreDNS,
 // each waited for until it serves, and publishes CoreDNS as the kube-dns
-// Service at DNSIP. On failure it stops what it
-// started and returns an error naming the component, with the end of its
-// log.
+// Service at DNSIP. On failure it stops what it started and returns an
+// error naming the component, with the end of its log. It runs only in a
+// namespace netns.ReexecNode made.
 func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 	if err := o.prepare(); err != nil {
 		return nil, err
@@ -152,6 +157,10 @@ func (o *StackOptions) prepare() error {
 	}
 	if err := checkAssets(o.Assets); err != nil {
 		return err
+	}
+	if !netns.NodeMode() {
+		return errors.New("StartStack: not in a node namespace: kube-proxy would rewrite this host's iptables rules; " +
+			"run the program through netns.ReexecNode")
 	}
 	for _, d := range []string{o.Dir, filepath.Join(o.Dir, "logs"), filepath.Join(o.Dir, "pki")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 	appsv1 "k8s.io/api/apps/v1"
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -376,5 +379,41 @@ func eventually(t *testing.T, what string, check func() error) {
 			t.Fatalf("waiting for %s: %v", what, err)
 		case <-tick.C:
 		}
+	}
+}
+
+// TestStartStackFailure holds CoreDNS's port, so the last component fails
+// to start, and finds the error naming it with its log, and every
+// component started before it stopped, in reverse order.
+func TestStartStackFailure(t *testing.T) {
+	if cluster.Assets() == "" {
+		t.Skip(cluster.SkipMessage)
+	}
+	netns.Require(t)
+	busy, err := net.ListenPacket("udp", net.JoinHostPort(netns.NodeIP, "53"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	core, logs := observer.New(zapcore.InfoLevel)
+	log := zap.New(zapcore.NewTee(core, zaptest.NewLogger(t).Core()))
+	_, err = cluster.StartStack(t.Context(), cluster.StackOptions{Assets: cluster.Assets(), Dir: t.TempDir(),
+		NodeName: nodeName, NodeIP: netns.NodeIP, Log: log})
+	if err == nil {
+		t.Fatal("StartStack succeeded with CoreDNS's port taken")
+	}
+	t.Logf("StartStack: %v", err)
+	for _, want := range []string{"coredns", "last lines of", "address already in use"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q", want)
+		}
+	}
+	var stopped []string
+	for _, e := range logs.FilterMessage("component stopped").All() {
+		stopped = append(stopped, fmt.Sprint(e.ContextMap()["component"]))
+	}
+	want := []string{"coredns", "kube-proxy", "kube-controller-manager", "kube-apiserver", "etcd"}
+	if !slices.Equal(stopped, want) {
+		t.Errorf("stopped %v, want %v", stopped, want)
 	}
 }
