@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -30,11 +29,13 @@ type SandboxConfig struct {
 	ResolvConf []byte
 }
 
-// holderTimeout bounds the wait for the holder to be in its namespaces, and
-// stopTimeout the wait for a killed process to be reaped.
+// holderTimeout bounds the wait for the holder to be in its namespaces,
+// stopTimeout the wait for a killed process to be reaped, and cmdTimeout
+// each command run to set up the sandbox.
 const (
 	holderTimeout = 10 * time.Second
 	stopTimeout   = 10 * time.Second
+	cmdTimeout    = 30 * time.Second
 )
 
 // Sandbox is the network, mount and UTS namespaces of one pod, kept alive by
@@ -45,6 +46,10 @@ type Sandbox struct {
 	holder     *exec.Cmd
 	holderDone chan struct{}
 	pid        int
+
+	// linked and routed record what network() made, so that a failed
+	// NewSandbox removes only that.
+	linked, routed bool
 
 	mu        sync.Mutex
 	overlays  []string // directories of the pod's file system overlaid so far
@@ -181,6 +186,7 @@ func (s *Sandbox) network(ctx context.Context) error {
 		"peer", "name", "eth0", "netns", s.pidArg()); err != nil {
 		return err
 	}
+	s.linked = true
 	if err := s.run(ctx, nil, "ip", "link", "set", c.HostIface, "up"); err != nil {
 		return err
 	}
@@ -189,7 +195,11 @@ func (s *Sandbox) network(ctx context.Context) error {
 	if err := s.run(ctx, []byte(batch), "nsenter", "-t", s.pidArg(), "-n", "--", "ip", "-batch", "-"); err != nil {
 		return err
 	}
-	return s.run(ctx, nil, "ip", "route", "add", c.IP+"/32", "dev", c.HostIface)
+	if err := s.run(ctx, nil, "ip", "route", "add", c.IP+"/32", "dev", c.HostIface); err != nil {
+		return err
+	}
+	s.routed = true
+	return nil
 }
 
 // etcFiles gives the pod its own /etc/resolv.conf and /etc/hosts.
@@ -256,19 +266,24 @@ func (s *Sandbox) destroy() error {
 	return err
 }
 
-// removeLink removes the node's route to the pod and the veth pair, when
-// the pair exists.
+// removeLink removes the node's route to the pod and the veth pair, those
+// of them the sandbox made.
 func (s *Sandbox) removeLink(ctx context.Context) error {
-	if _, err := net.InterfaceByName(s.cfg.HostIface); err != nil {
-		return nil
+	var errs []error
+	if s.routed {
+		errs = append(errs, s.run(ctx, nil, "ip", "route", "del", s.cfg.IP+"/32", "dev", s.cfg.HostIface))
 	}
-	route := s.run(ctx, nil, "ip", "route", "del", s.cfg.IP+"/32", "dev", s.cfg.HostIface)
-	return errors.Join(route, s.run(ctx, nil, "ip", "link", "del", s.cfg.HostIface))
+	if s.linked {
+		errs = append(errs, s.run(ctx, nil, "ip", "link", "del", s.cfg.HostIface))
+	}
+	return errors.Join(errs...)
 }
 
 // run runs a command with stdin, and returns an error naming the command
 // and holding its output when it fails.
 func (s *Sandbox) run(ctx context.Context, stdin []byte, name string, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, cmdTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)

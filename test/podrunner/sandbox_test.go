@@ -214,3 +214,36 @@ func checkDestroy(t *testing.T, s *Sandbox, p *Process) {
 		t.Error("Start after Destroy succeeded")
 	}
 }
+
+// TestNewSandboxFailureLeavesOthersAlone makes a sandbox whose host
+// interface name is taken: it must fail, and not remove the other's.
+func TestNewSandboxFailureLeavesOthersAlone(t *testing.T) {
+	netns.Require(t)
+	log := zaptest.NewLogger(t)
+	first := newTestSandbox(t, 12, log)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cfg := first.cfg
+	cfg.IP, cfg.Dir = netns.PodIP(13), t.TempDir()
+	if s, err := NewSandbox(ctx, cfg, log); err == nil {
+		_ = s.Destroy()
+		t.Fatalf("NewSandbox with the host interface %s of another succeeded", cfg.HostIface)
+	}
+	if _, err := net.InterfaceByName(cfg.HostIface); err != nil {
+		t.Errorf("the first sandbox's %s is gone: %v", cfg.HostIface, err)
+	}
+	if out, err := inPod(first, []string{"-n"}, "ip", "addr", "show", "eth0"); err != nil || !strings.Contains(out, first.cfg.IP+"/32") {
+		t.Errorf("the first sandbox's eth0: %v: %s", err, out)
+	}
+}
+
+func TestSandboxConfigErrors(t *testing.T) {
+	_, err := NewSandbox(context.Background(), SandboxConfig{IP: "10.244.0.300", Gateway: "fd00::1",
+		HostIface: "much-too-long-name"}, zap.NewNop())
+	for _, want := range []string{"Dir: must be set", `IP: "10.244.0.300" is not an IPv4 address`,
+		`Gateway: "fd00::1" is not an IPv4 address`, `HostIface: "much-too-long-name"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewSandbox error = %v, want it to contain %q", err, want)
+		}
+	}
+}
