@@ -1,6 +1,8 @@
 // Package cluster starts the real etcd and kube-apiserver that the
 // project's tests talk to, from the binaries hack/controlplane builds
-// (KUBEBUILDER_ASSETS), through controller-runtime's envtest.
+// (KUBEBUILDER_ASSETS), through controller-runtime's envtest; and, with
+// StartStack, the rest of a control plane pods need: the controller
+// manager, kube-proxy and CoreDNS.
 package cluster
 
 import (

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"slices"
@@ -61,6 +63,7 @@ func TestStack(t *testing.T) {
 	t.Run("ServiceAccounts", func(t *testing.T) { checkServiceAccounts(t, s, client) })
 	t.Run("Deployment", func(t *testing.T) { checkDeployment(t, client) })
 	t.Run("KubernetesService", func(t *testing.T) { checkKubernetesService(t, s) })
+	t.Run("ContainerLogs", func(t *testing.T) { checkContainerLogs(t, client) })
 	t.Run("Stop", func(t *testing.T) { checkStop(t, s) })
 }
 
@@ -333,6 +336,40 @@ func checkKubernetesService(t *testing.T, s *cluster.Stack) {
 		}
 		return err
 	})
+}
+
+// checkContainerLogs reads a container's log the way kubectl logs does:
+// the API server asks the node's InternalIP on its kubelet port, over TLS
+// with a certificate no CA vouches for.
+func checkContainerLogs(t *testing.T, client kubernetes.Interface) {
+	ctx := t.Context()
+	kubelet := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "log of %s\n", r.URL.Path)
+	}))
+	l, err := net.Listen("tcp", net.JoinHostPort(netns.NodeIP, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubelet.Listener = l
+	kubelet.StartTLS()
+	defer kubelet.Close()
+	node, err := client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(l.Addr().(*net.TCPAddr).Port)
+	if _, err := client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("set the kubelet port: %v", err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "logs", Namespace: metav1.NamespaceDefault},
+		Spec: corev1.PodSpec{NodeName: nodeName, Containers: []corev1.Container{{Name: "c", Image: "example.invalid/c:v1"}}}}
+	if _, err := client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create Pod: %v", err)
+	}
+	got, err := client.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "c"}).DoRaw(ctx)
+	if want := "log of /containerLogs/default/logs/c\n"; err != nil || string(got) != want {
+		t.Errorf("logs of default/logs/c = %q, %v; want %q", got, err, want)
+	}
 }
 
 // checkStop stops the stack and finds none of its processes and no
