@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 )
 
 // needsBinding reports whether pod waits for a scheduler: no scheduler
@@ -36,21 +37,27 @@ func (r *runner) bindAsync(ctx context.Context, pod *corev1.Pod) {
 	}()
 }
 
-// bind posts the pod's Binding to the node, as the scheduler does.
+// bind posts the pod's Binding to the node, as the scheduler does,
+// retrying with back-off while the API server fails.
 func (r *runner) bind(ctx context.Context, pod *corev1.Pod) {
-	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
 	b := &corev1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: r.cfg.NodeName},
 	}
-	err := r.cfg.Client.CoreV1().Pods(pod.Namespace).Bind(ctx, b, metav1.CreateOptions{})
+	final := func(err error) bool {
+		return apierrors.IsConflict(err) || apierrors.IsNotFound(err) || ctx.Err() != nil
+	}
+	err := retry.OnError(retry.DefaultBackoff, func(err error) bool { return !final(err) }, func() error {
+		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		defer cancel()
+		return r.cfg.Client.CoreV1().Pods(pod.Namespace).Bind(cctx, b, metav1.CreateOptions{})
+	})
 	switch {
 	case err == nil:
 		r.log.Info("pod bound", zap.String("pod", podKey(pod)), zap.String("node", r.cfg.NodeName))
 		r.events.Eventf(pod, corev1.EventTypeNormal, reasonScheduled,
 			"Successfully assigned %s to %s", podKey(pod), r.cfg.NodeName)
-	case apierrors.IsConflict(err), apierrors.IsNotFound(err), ctx.Err() != nil:
+	case final(err):
 		// Bound meanwhile, deleted, or the runner is stopping.
 	default:
 		r.log.Warn("binding pod failed", zap.String("pod", podKey(pod)), zap.Error(err))
