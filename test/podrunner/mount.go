@@ -214,20 +214,27 @@ func (s *Sandbox) submounts(dir string) ([]string, error) {
 	}
 	defer f.Close()
 	prefix := strings.TrimSuffix(dir, "/") + "/"
-	var out []string
+	var below []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := unescapeMountinfo(fields[4])
-		if strings.HasPrefix(mp, prefix) && !underAny(mp, out) {
-			out = removeUnder(out, mp)
-			out = append(out, mp)
+		if len(fields) >= 5 && strings.HasPrefix(unescapeMountinfo(fields[4]), prefix) {
+			below = append(below, unescapeMountinfo(fields[4]))
 		}
 	}
-	return out, sc.Err()
+	return outermost(below), sc.Err()
+}
+
+// outermost keeps the mount points of mps that are not below another one,
+// in the order they first appear.
+func outermost(mps []string) []string {
+	var out []string
+	for _, mp := range mps {
+		if !underAny(mp, out) {
+			out = append(removeUnder(out, mp), mp)
+		}
+	}
+	return out
 }
 
 func underAny(p string, dirs []string) bool {
