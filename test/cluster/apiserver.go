@@ -16,20 +16,16 @@ import (
 // the node address, and writes the admin kubeconfig and the CA.
 func (s *Stack) startAPIServer(_ context.Context, o StackOptions) error {
 	certDir := filepath.Join(o.Dir, "pki")
-	pki, err := writePKI(certDir, apiServerHosts(o.NodeIP))
+	ca, err := s.writeCerts(certDir, o)
 	if err != nil {
-		return fmt.Errorf("kube-apiserver: certificates in %s: %w", certDir, err)
-	}
-	s.CAFile = filepath.Join(o.Dir, caCertFile)
-	if err := os.WriteFile(s.CAFile, pki.CA, 0o644); err != nil {
-		return fmt.Errorf("kube-apiserver: %w", err)
+		return err
 	}
 	env := newEnv(o.Assets, certDir, stopGrace)
 	if err := s.attachLogs(env); err != nil {
 		return err
 	}
 	api := env.ControlPlane.APIServer
-	api.SecureServing.CA = pki.CA
+	api.SecureServing.CA = ca
 	configureAPIServer(api.Configure(), o.NodeIP)
 	s.register("etcd", 0, env.ControlPlane.Etcd.Stop)
 	s.register("kube-apiserver", 0, api.Stop)
@@ -41,6 +37,20 @@ func (s *Stack) startAPIServer(_ context.Context, o StackOptions) error {
 	s.log.Info("component started", zap.String("component", "kube-apiserver"),
 		zap.Stringer("address", api.SecureServing.URL("https", "/")), zap.String("log", s.logPath("kube-apiserver")))
 	return s.writeKubeconfig(filepath.Join(o.Dir, "kubeconfig"))
+}
+
+// writeCerts writes the API server's certificates into certDir and its CA
+// to <o.Dir>/ca.crt, which becomes CAFile.
+func (s *Stack) writeCerts(certDir string, o StackOptions) ([]byte, error) {
+	ca, err := writePKI(certDir, apiServerHosts(o.NodeIP))
+	if err != nil {
+		return nil, fmt.Errorf("kube-apiserver: certificates in %s: %w", certDir, err)
+	}
+	s.CAFile = filepath.Join(o.Dir, caCertFile)
+	if err := os.WriteFile(s.CAFile, ca, 0o644); err != nil {
+		return nil, fmt.Errorf("kube-apiserver: %w", err)
+	}
+	return ca, nil
 }
 
 // apiServerHosts are the names and addresses clients reach the API server

@@ -28,32 +28,26 @@ const (
 
 // certValidity is long enough for any run; clockSkew backdates NotBefore.
 const (
-	certValidity = 24 * time.Hour
+	certValidity = 30 * 24 * time.Hour
 	clockSkew    = 5 * time.Minute
 )
 
-// pkiFiles is where writePKI put the control plane's certificates.
-type pkiFiles struct {
-	CA     []byte // PEM of the CA that signed the serving certificate
-	CAFile string
-	SAKey  string // service account signing key, PEM PKCS#8
-}
-
 // writePKI writes into certDir a CA, an API server serving certificate
 // for hosts signed by it, and a service account signing key pair, under
-// the names envtest uses, so that envtest keeps them.
-func writePKI(certDir string, hosts []string) (pkiFiles, error) {
+// the names envtest uses, so that envtest keeps them. It returns the CA's
+// PEM.
+func writePKI(certDir string, hosts []string) ([]byte, error) {
 	ca, err := newCert(certTemplate("roundabout-ca", nil), nil)
 	if err != nil {
-		return pkiFiles{}, fmt.Errorf("CA: %w", err)
+		return nil, fmt.Errorf("CA: %w", err)
 	}
 	serving, err := newCert(certTemplate("kube-apiserver", hosts), &ca)
 	if err != nil {
-		return pkiFiles{}, fmt.Errorf("serving certificate: %w", err)
+		return nil, fmt.Errorf("serving certificate: %w", err)
 	}
 	sa, err := newCert(certTemplate("service-accounts", nil), nil)
 	if err != nil {
-		return pkiFiles{}, fmt.Errorf("service account key: %w", err)
+		return nil, fmt.Errorf("service account key: %w", err)
 	}
 	files := map[string][]byte{
 		caCertFile: ca.certPEM(), servingCertFile: serving.certPEM(), servingKeyFile: serving.keyPEM,
@@ -61,10 +55,10 @@ func writePKI(certDir string, hosts []string) (pkiFiles, error) {
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(certDir, name), data, 0o600); err != nil {
-			return pkiFiles{}, err
+			return nil, err
 		}
 	}
-	return pkiFiles{CA: ca.certPEM(), SAKey: filepath.Join(certDir, saKeyFile)}, nil
+	return ca.certPEM(), nil
 }
 
 // certTemplate is a certificate for hosts (DNS names or IP addresses); with

@@ -38,7 +38,9 @@ var corefile = template.Must(template.New("Corefile").Parse(`.:53 {
 `))
 
 // startCoreDNS runs CoreDNS on o.NodeIP:53 and waits until its kubernetes
-// plugin has synced with the API server.
+// plugin has synced with the API server and it answers for the kubernetes
+// Service over UDP and TCP. Readiness alone is not enough: the ready
+// endpoint serves before the DNS listeners are bound.
 func (s *Stack) startCoreDNS(ctx context.Context, o StackOptions) error {
 	health, err := freeAddr()
 	if err != nil {
@@ -58,8 +60,9 @@ func (s *Stack) startCoreDNS(ctx context.Context, o StackOptions) error {
 	if err := errors.Join(err, f.Close()); err != nil {
 		return fmt.Errorf("coredns: write %s: %w", conf, err)
 	}
-	return s.runProcess(ctx, "coredns", filepath.Join(o.Assets, "coredns"), []string{"-conf", conf},
-		net.JoinHostPort(o.NodeIP, "53"), healthy("http://"+ready+"/ready"))
+	addr := net.JoinHostPort(o.NodeIP, "53")
+	return s.runProcess(ctx, "coredns", filepath.Join(o.Assets, "coredns"), []string{"-conf", conf}, addr,
+		all(healthy("http://"+ready+"/ready"), resolves(addr, "kubernetes.default.svc."+clusterDomain+".", apiServiceIP)))
 }
 
 // publishDNS makes CoreDNS the cluster's DNS: Service kube-system/kube-dns
