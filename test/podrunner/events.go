@@ -20,7 +20,6 @@ const (
 	reasonBackOff         = "BackOff"
 	reasonFailedSandbox   = "FailedCreatePodSandBox"
 	reasonFailedMount     = "FailedMount"
-	reasonNodeReady       = "NodeReady"
 	eventComponentKubelet = "kubelet"
 )
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -356,7 +357,7 @@ func (w *podWorker) launchedOf(kinds ...ctrKind) []*ctr {
 	var out []*ctr
 	for _, c := range allContainers(w.cur) {
 		x := w.ctrs[c.Name]
-		if x != nil && x.launched && (x.kind == kinds[0] || len(kinds) > 1 && x.kind == kinds[1]) {
+		if x != nil && x.launched && slices.Contains(kinds, x.kind) {
 			out = append(out, x)
 		}
 	}
