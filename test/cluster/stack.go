@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -52,6 +53,7 @@ type Stack struct {
 
 	log     *zap.Logger
 	logDir  string
+	mu      sync.Mutex // serialises Stop
 	started []stopper  // in start order
 	files   []*os.File // log files this process writes to, closed last
 }
@@ -67,8 +69,9 @@ type stopper struct {
 // Node o.NodeName with InternalIP o.NodeIP, starts kube-proxy and CoreDNS,
 // each waited for until it serves, and publishes CoreDNS as the kube-dns
 // Service at DNSIP. On failure it stops what it started and returns an
-// error naming the component, with the end of its log. It runs only in a
-// namespace netns.ReexecNode made.
+// error naming the component, with the end of its log. ctx bounds the
+// start only: the components run until Stop. It runs only in a namespace
+// netns.ReexecNode made.
 func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 	if err := o.prepare(); err != nil {
 		return nil, err
@@ -89,8 +92,10 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 
 // Stop stops every component in the reverse order of their start, each
 // with SIGTERM and, after a bounded wait, SIGKILL. It returns every
-// component's failure to stop cleanly.
+// component's failure to stop cleanly. Later calls do nothing.
 func (s *Stack) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var errs []error
 	for i := len(s.started) - 1; i >= 0; i-- {
 		c := s.started[i]
@@ -115,6 +120,8 @@ func (s *Stack) register(name string, pid int, stop func() error) {
 
 // pids returns the process ids of the components the stack runs itself.
 func (s *Stack) pids() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	pids := map[string]int{}
 	for _, c := range s.started {
 		if c.pid != 0 {
