@@ -9,9 +9,11 @@ import (
 
 // shellHint returns a function that prints the command which opens a shell
 // in this process's namespaces, with kubectl on PATH and the kubeconfig set.
+// It reads the host's process ID at once, while /proc is still the host's
+// (the pod runner mounts a /proc of this PID namespace later).
 func shellHint(assets string) func(kubeconfig string) string {
+	pid := hostPID()
 	return func(kubeconfig string) string {
-		pid := hostPID()
 		return fmt.Sprintf("nsenter --preserve-credentials --user --net --mount --target %s env KUBECONFIG=%s PATH=%s:$PATH bash",
 			pid, kubeconfig, assets)
 	}

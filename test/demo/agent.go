@@ -30,11 +30,24 @@ func AgentDebug(ctx context.Context, podIP string) ([]pool.Debug, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var out []pool.Debug
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	var raw json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
-	return out, nil
+	return decodeDebug(raw)
+}
+
+// decodeDebug reads /debug/endpoints: one object for an agent with one
+// upstream, an array of them for several.
+func decodeDebug(raw json.RawMessage) ([]pool.Debug, error) {
+	if len(raw) > 0 && raw[0] == '{' {
+		var one pool.Debug
+		err := json.Unmarshal(raw, &one)
+		return []pool.Debug{one}, err
+	}
+	var many []pool.Debug
+	err := json.Unmarshal(raw, &many)
+	return many, err
 }
 
 // WaitAgentEndpoints waits until the pod's agent has exactly n ready
