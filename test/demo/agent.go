@@ -73,7 +73,7 @@ func (e *Env) WaitAgentEndpoints(ctx context.Context, pod *corev1.Pod, n int) er
 // runner's kubelet endpoint), the agent's log lines that contain any of words.
 func (e *Env) ShowAgentLog(ctx context.Context, pod string, words ...string) (string, error) {
 	args := []string{"-n", Namespace, "logs", pod, "-c", inject.AgentContainerName}
-	fmt.Fprintf(e.out, "    $ kubectl %s | grep -E '%s'\n", strings.Join(args, " "), strings.Join(words, "|"))
+	fmt.Fprintf(e.out, "    $ kubectl %s | grep -E '%s'   (JSON shown as key=value)\n", strings.Join(args, " "), strings.Join(words, "|"))
 	out, err := e.kubectlQuiet(ctx, args...)
 	if err != nil {
 		return "", err
@@ -83,7 +83,7 @@ func (e *Env) ShowAgentLog(ctx context.Context, pod string, words ...string) (st
 		for _, w := range words {
 			if strings.Contains(line, w) {
 				kept = append(kept, line)
-				fmt.Fprintf(e.out, "      %s\n", shorten(line, 150))
+				fmt.Fprintf(e.out, "      %s\n", shorten(readableLog(line), 160))
 				break
 			}
 		}

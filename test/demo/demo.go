@@ -59,6 +59,10 @@ func (e *Env) runStep(ctx context.Context, st step) *Step {
 	began := time.Now()
 	st.run(e, ctx, s)
 	s.Duration = time.Since(began)
+	if ctx.Err() != nil {
+		fmt.Fprintf(e.out, "  interrupted\n")
+		return s
+	}
 	for _, c := range s.Checks {
 		fmt.Fprintf(e.out, "  %s %s: %s\n", mark(c.OK), c.What, c.Detail)
 	}

@@ -80,7 +80,7 @@ func (r *Report) Summary(w io.Writer) {
 	for _, s := range r.Steps {
 		fmt.Fprintf(w, " %s %s (%s)\n", mark(s.Passed()), s.Title, s.Duration.Round(100*time.Millisecond))
 		for _, c := range s.Checks {
-			fmt.Fprintf(w, "     %s %s: %s\n", mark(c.OK), c.What, c.Detail)
+			fmt.Fprintf(w, "     %s %s: %s\n", mark(c.OK), c.What, shorten(c.Detail, 90))
 		}
 	}
 	verdict := "every expectation held"

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -46,22 +47,20 @@ func (e *Env) spreadOverThree(ctx context.Context, s *Step, pod *corev1.Pod) {
 		s.fail("30 requests through the gateway and its agent", err)
 		return
 	}
-	e.chartServers(ctx, tally)
+	pods := e.chartServers(ctx, tally)
 	even := len(tally) == 3
 	for _, n := range tally {
 		even = even && n == 10
 	}
-	s.check(even, "30 requests spread 10/10/10", "%s", tallyLine(tally))
+	s.check(even, "30 requests spread 10/10/10", "%s", tallyLine(tally, pods))
 }
 
-// tallyLine prints a tally in pod order.
-func tallyLine(t Tally) string {
-	out := ""
-	for i, p := range t.Pods() {
-		if i > 0 {
-			out += ", "
-		}
-		out += fmt.Sprintf("%s=%d", p, t[p])
+// tallyLine prints a tally's counts as the chart orders them, pods that
+// got nothing included: "30/0/0".
+func tallyLine(t Tally, pods []string) string {
+	var counts []string
+	for _, p := range chartOrder(t, pods) {
+		counts = append(counts, fmt.Sprint(t[p]))
 	}
-	return out
+	return strings.Join(counts, "/")
 }

@@ -34,8 +34,8 @@ func (e *Env) stepOthers(ctx context.Context, s *Step) {
 		s.fail("30 requests through the round_robin gateway", err)
 		return
 	}
-	e.chartServers(ctx, tally)
-	s.check(len(tally) == 5, "round_robin over CoreDNS reaches all 5 pods", "%s", tallyLine(tally))
+	pods := e.chartServers(ctx, tally)
+	s.check(len(tally) == 5, "round_robin over CoreDNS reaches all 5 pods", "%s", tallyLine(tally, pods))
 	e.lookaside(ctx, s)
 }
 
@@ -59,8 +59,8 @@ func (e *Env) lookaside(ctx context.Context, s *Step) {
 		s.fail("lookaside Resolve", err)
 		return
 	}
-	e.chartServers(ctx, tally)
-	s.check(len(tally) == 5 && tally.Total() == 30, "lookaside Resolve hands out all 5 pods", "%s", tallyLine(tally))
+	pods := e.chartServers(ctx, tally)
+	s.check(len(tally) == 5 && tally.Total() == 30, "lookaside Resolve hands out all 5 pods", "%s", tallyLine(tally, pods))
 }
 
 // resolveMany calls Resolve n times and returns the addresses.

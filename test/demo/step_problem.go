@@ -40,9 +40,8 @@ func (e *Env) stepProblem(ctx context.Context, s *Step) {
 		s.fail("30 requests through the gateway", err)
 		return
 	}
-	e.chartServers(ctx, tally)
-	s.check(tally.Total() == 30 && len(tally) == 1, "30 requests land on one pod",
-		"%d requests, %d pod(s) answered: %v", tally.Total(), len(tally), tally)
+	pods := e.chartServers(ctx, tally)
+	s.check(tally.Total() == 30 && len(tally) == 1, "30 requests land on one pod", "%s", tallyLine(tally, pods))
 }
 
 // waitBoth waits for the servers and the client to roll out.
@@ -82,11 +81,13 @@ func (e *Env) gateway(ctx context.Context, app string) (*Gateway, error) {
 	return g, err
 }
 
-// chartServers prints tally over the ready server pods.
-func (e *Env) chartServers(ctx context.Context, tally Tally) {
+// chartServers prints tally over the ready server pods and returns the
+// pods' names in the chart's order.
+func (e *Env) chartServers(ctx context.Context, tally Tally) []string {
 	pods, err := e.ReadyPods(ctx, Namespace, serverApp)
 	if err != nil {
 		pods = nil
 	}
 	Chart(e.out, tally, names(pods))
+	return chartOrder(tally, names(pods))
 }

@@ -81,8 +81,8 @@ func (e *Env) chartAfterScale(ctx context.Context, s *Step, g *Gateway) {
 		s.fail("50 requests after scaling", err)
 		return
 	}
-	e.chartServers(ctx, tally)
-	s.check(len(tally) == 5, "50 requests reach all 5 pods", "%s", tallyLine(tally))
+	pods := e.chartServers(ctx, tally)
+	s.check(len(tally) == 5, "50 requests reach all 5 pods", "%s", tallyLine(tally, pods))
 }
 
 // readyPod is a server pod and when the watch saw it become ready.

@@ -44,8 +44,8 @@ func (e *Env) stepSwap(ctx context.Context, s *Step) {
 		s.fail("the agent logs the swap", err)
 		return
 	}
-	fmt.Fprintf(e.out, "      %s\n", shorten(line, 150))
-	s.check(strings.Contains(line, `"to":"`+swapTo+`"`), "the agent logs the swap", "%s", shorten(line, 120))
+	fmt.Fprintf(e.out, "      %s\n", readableLog(line))
+	s.check(strings.Contains(line, `"to":"`+swapTo+`"`), "the agent logs the swap", "%s", shorten(readableLog(line), 100))
 	e.checkNoRestart(ctx, s, pod.Name, string(pod.UID), before)
 	e.chartAfterSwap(ctx, s)
 }
@@ -124,6 +124,6 @@ func (e *Env) chartAfterSwap(ctx context.Context, s *Step) {
 		s.fail("30 requests under "+swapTo, err)
 		return
 	}
-	e.chartServers(ctx, tally)
-	s.check(tally.Total() == 30, "30 requests under "+swapTo, "%s", tallyLine(tally))
+	pods := e.chartServers(ctx, tally)
+	s.check(tally.Total() == 30, "30 requests under "+swapTo, "%s", tallyLine(tally, pods))
 }
