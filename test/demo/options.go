@@ -58,7 +58,7 @@ func (o Options) validate() error {
 		}
 	}
 	if o.Out == nil {
-		errs = append(errs, errors.New("Out: nil writer"))
+		errs = append(errs, errors.New("options: Out is a nil writer"))
 	}
 	return errors.Join(errs...)
 }

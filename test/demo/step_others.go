@@ -78,7 +78,7 @@ func resolveMany(ctx context.Context, addr string, n int) ([]string, error) {
 		resp, err := c.Resolve(ctx, &lookasidev1.ResolveRequest{ServiceName: serverApp,
 			RoutingType: lookasidev1.RoutingType_ROUND_ROBIN})
 		if err != nil {
-			return out, fmt.Errorf("Resolve on %s: %w", addr, err)
+			return out, fmt.Errorf("lookaside Resolve on %s: %w", addr, err)
 		}
 		out = append(out, resp.GetAddress())
 	}
@@ -99,7 +99,7 @@ func (e *Env) byPod(ctx context.Context, addrs []string) (Tally, error) {
 	for _, a := range addrs {
 		host, _, err := net.SplitHostPort(a)
 		if err != nil {
-			return nil, fmt.Errorf("Resolve returned %q: %w", a, err)
+			return nil, fmt.Errorf("lookaside Resolve returned %q: %w", a, err)
 		}
 		name, ok := byIP[host]
 		if !ok {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Timeouts of the scenario's waits.
@@ -79,6 +81,22 @@ func (e *Env) gateway(ctx context.Context, app string) (*Gateway, error) {
 		return true, "", nil
 	})
 	return g, err
+}
+
+// serversAndGateway lists the ready servers and returns a Gateway for the
+// client pod; on failure it records why in s and returns false.
+func (e *Env) serversAndGateway(ctx context.Context, s *Step) ([]corev1.Pod, *Gateway, bool) {
+	servers, err := e.ReadyPods(ctx, Namespace, serverApp)
+	if err != nil {
+		s.fail("list the servers", err)
+		return nil, nil, false
+	}
+	g, err := e.gateway(ctx, clientApp)
+	if err != nil {
+		s.fail("the gateway answers", err)
+		return nil, nil, false
+	}
+	return servers, g, true
 }
 
 // chartServers prints tally over the ready server pods and returns the

@@ -18,14 +18,8 @@ const (
 // the gateway takes a steady 200 requests per second for 20 seconds, and
 // checks that none fails.
 func (e *Env) stepRestart(ctx context.Context, s *Step) {
-	before, err := e.ReadyPods(ctx, Namespace, serverApp)
-	if err != nil {
-		s.fail("list the servers", err)
-		return
-	}
-	g, err := e.gateway(ctx, clientApp)
-	if err != nil {
-		s.fail("the gateway answers", err)
+	before, g, ok := e.serversAndGateway(ctx, s)
+	if !ok {
 		return
 	}
 	defer g.Close()

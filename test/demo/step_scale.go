@@ -24,14 +24,8 @@ const (
 // measures, for each new pod, the time from its Ready condition (as seen
 // on a watch) to the first request it answers.
 func (e *Env) stepScale(ctx context.Context, s *Step) {
-	before, err := e.ReadyPods(ctx, Namespace, serverApp)
-	if err != nil {
-		s.fail("list the servers", err)
-		return
-	}
-	g, err := e.gateway(ctx, clientApp)
-	if err != nil {
-		s.fail("the gateway answers", err)
+	before, g, ok := e.serversAndGateway(ctx, s)
+	if !ok {
 		return
 	}
 	defer g.Close()

@@ -85,29 +85,20 @@ func envFieldValue(pod *corev1.Pod, fieldPath string) (string, error) {
 	case "status.hostIP":
 		return pod.Status.HostIP, nil
 	case "status.hostIPs":
-		return joinHostIPs(pod.Status.HostIPs, pod.Status.HostIP), nil
+		return joinIPs(pod.Status.HostIPs, pod.Status.HostIP), nil
 	}
 	return metadataField(pod, fieldPath)
 }
 
-func joinIPs(ips []corev1.PodIP, first string) string {
+// joinIPs joins the addresses of status.podIPs or status.hostIPs with
+// commas, or returns first when the list is empty.
+func joinIPs[T corev1.PodIP | corev1.HostIP](ips []T, first string) string {
 	if len(ips) == 0 {
 		return first
 	}
 	s := make([]string, len(ips))
 	for i, ip := range ips {
-		s[i] = ip.IP
-	}
-	return strings.Join(s, ",")
-}
-
-func joinHostIPs(ips []corev1.HostIP, first string) string {
-	if len(ips) == 0 {
-		return first
-	}
-	s := make([]string, len(ips))
-	for i, ip := range ips {
-		s[i] = ip.IP
+		s[i] = corev1.PodIP(ip).IP
 	}
 	return strings.Join(s, ",")
 }
