@@ -75,7 +75,7 @@ func (r *Report) Failed() []string {
 
 // Summary prints one screen: each step, each check and the verdict.
 func (r *Report) Summary(w io.Writer) {
-	fmt.Fprintf(w, "\n%s\n Summary  (control plane up in %s, scenario %s)\n%s\n",
+	fmt.Fprintf(w, "\n%s\n Summary  (control plane and webhook up in %s, scenario %s)\n%s\n",
 		rule, r.Setup.Round(100*time.Millisecond), r.Elapsed.Round(100*time.Millisecond), rule)
 	for _, s := range r.Steps {
 		fmt.Fprintf(w, " %s %s (%s)\n", mark(s.Passed()), s.Title, s.Duration.Round(100*time.Millisecond))
