@@ -15,15 +15,31 @@ import (
 
 // Config is what Run needs to stand in for the kubelet of one node.
 type Config struct {
-	Client                kubernetes.Interface
-	NodeName              string // roundabout-node
-	NodeIP                string // 10.244.0.1
-	PodIPFirst, PodIPLast string // 10.244.0.10, 10.244.0.250
-	Images                Images
-	Dir                   string // state dir; pods under Dir/pods/<ns>_<name>_<uid>/
-	DNSIP, ClusterDomain  string
-	LogAddr               string // "10.244.0.1:10250"
-	Log                   *zap.Logger
+	// Client reaches the API server with rights to bind, update and delete
+	// pods, write their status, register the Node, request service-account
+	// tokens and record events.
+	Client kubernetes.Interface
+	// NodeName is the Node registered and the one pods are bound to, for
+	// example "roundabout-node".
+	NodeName string
+	// NodeIP is the node's InternalIP and every pod's gateway, for example
+	// "10.244.0.1"; it must be local to the namespace Run runs in.
+	NodeIP string
+	// PodIPFirst and PodIPLast bound the addresses given to pods, for
+	// example "10.244.0.10" and "10.244.0.250".
+	PodIPFirst, PodIPLast string
+	// Images maps container images to the project's binaries.
+	Images Images
+	// Dir holds each pod's files: Dir/pods/<namespace>_<name>_<uid>/.
+	Dir string
+	// DNSIP is the nameserver written into every pod's resolv.conf, and
+	// ClusterDomain its search suffix, for example "cluster.local".
+	DNSIP, ClusterDomain string
+	// LogAddr is where the container-log endpoint listens, the node's
+	// address and the kubelet's port: "10.244.0.1:10250".
+	LogAddr string
+	// Log receives one line per state change; nil discards them.
+	Log *zap.Logger
 }
 
 // shutdownBudget bounds how long Run takes to stop its pods once ctx is
