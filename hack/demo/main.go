@@ -12,8 +12,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/roundabout-dev/roundabout/test/demo"
@@ -30,6 +34,11 @@ type options struct {
 
 func main() {
 	o := parseFlags()
+	addSbinToPath()
+	if err := checkTools(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
 	if !netns.Inside() {
 		// Ctrl-C is for the demo inside, which stops what it started; this
 		// process only waits for it.
@@ -89,6 +98,36 @@ func verdict(rep *demo.Report, err error, dir string) int {
 	}
 	fmt.Printf("logs: %s/logs\n", dir)
 	return 0
+}
+
+// tools maps each command the demo runs to the Debian package holding it.
+var tools = map[string]string{"unshare": "util-linux", "nsenter": "util-linux", "ip": "iproute2", "iptables": "iptables"}
+
+// addSbinToPath appends the sbin directories, which an ordinary user's
+// PATH often lacks, where ip and iptables live; kube-proxy inherits it.
+func addSbinToPath() {
+	path := os.Getenv("PATH")
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if !slices.Contains(filepath.SplitList(path), dir) {
+			path += string(os.PathListSeparator) + dir
+		}
+	}
+	os.Setenv("PATH", path)
+}
+
+// checkTools names every missing command and its package.
+func checkTools() error {
+	var missing []string
+	for cmd, pkg := range tools {
+		if _, err := exec.LookPath(cmd); err != nil {
+			missing = append(missing, fmt.Sprintf("%s (Debian package %s)", cmd, pkg))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return fmt.Errorf("not found in PATH: %s", strings.Join(missing, ", "))
 }
 
 // stateDir returns dir, made if needed, or a new temporary directory.
