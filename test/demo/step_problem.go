@@ -37,6 +37,7 @@ func (e *Env) stepProblem(ctx context.Context, s *Step) {
 		return
 	}
 	_, _ = e.Kubectl(ctx, "-n", Namespace, "get", "pods", "-o", "wide")
+	_, _ = e.Kubectl(ctx, "-n", Namespace, "get", "service", serverApp)
 	tally, err := e.greetThroughClient(ctx, clientApp, 30)
 	if err != nil {
 		s.fail("30 requests through the gateway", err)

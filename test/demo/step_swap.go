@@ -34,6 +34,12 @@ func (e *Env) stepSwap(ctx context.Context, s *Step) {
 		return
 	}
 	defer stop()
+	// The stream is open once the last line already logged arrives; a line
+	// logged before that would be missed.
+	if _, err := awaitLine(ctx, lines, "", 15*time.Second); err != nil {
+		s.fail("kubectl logs -f on the agent", err)
+		return
+	}
 	if _, err := e.Kubectl(ctx, "-n", Namespace, "annotate", "pod", pod.Name,
 		annotations.Strategy+"="+swapTo, "--overwrite"); err != nil {
 		s.fail("kubectl annotate", err)
@@ -41,7 +47,7 @@ func (e *Env) stepSwap(ctx context.Context, s *Step) {
 	}
 	line, err := awaitLine(ctx, lines, "strategy changed", 30*time.Second)
 	if err != nil {
-		s.fail("the agent logs the swap", err)
+		s.fail("the agent logs the swap", fmt.Errorf("%w; %s", err, e.strategyNow(ctx, pod.Status.PodIP)))
 		return
 	}
 	fmt.Fprintf(e.out, "      %s\n", readableLog(line))
@@ -50,10 +56,10 @@ func (e *Env) stepSwap(ctx context.Context, s *Step) {
 	e.chartAfterSwap(ctx, s)
 }
 
-// followAgent runs kubectl logs -f --tail=0 on the pod's agent and sends
-// each new line.
+// followAgent runs kubectl logs -f --tail=1 on the pod's agent and sends
+// the last line logged, then each new one.
 func (e *Env) followAgent(ctx context.Context, pod string) (<-chan string, func(), error) {
-	args := []string{"-n", Namespace, "logs", "-f", "--tail=0", pod, "-c", inject.AgentContainerName}
+	args := []string{"-n", Namespace, "logs", "-f", "--tail=1", pod, "-c", inject.AgentContainerName}
 	fmt.Fprintf(e.out, "    $ kubectl %s &\n", strings.Join(args, " "))
 	ctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(ctx, e.kubectl, args...)
@@ -76,6 +82,15 @@ func (e *Env) followAgent(ctx context.Context, pod string) (<-chan string, func(
 		}
 	}()
 	return lines, func() { cancel(); _ = cmd.Wait() }, nil
+}
+
+// strategyNow says which strategy the agent reports, for an error message.
+func (e *Env) strategyNow(ctx context.Context, podIP string) string {
+	d, err := AgentDebug(ctx, podIP)
+	if err != nil || len(d) == 0 {
+		return fmt.Sprintf("the agent's /debug/endpoints: %v", err)
+	}
+	return fmt.Sprintf("the agent's /debug/endpoints says strategy=%s rejected=%q", d[0].Strategy, d[0].RejectedStrategy)
 }
 
 // awaitLine returns the first line containing want.

@@ -285,6 +285,12 @@ func (w *podWorker) launch(c *ctr) bool {
 func (w *podWorker) watch() {
 	pod := w.pod()
 	labels, annotations := pod.Labels, pod.Annotations
+	// The volumes were written from the pod as it was when the sandbox was
+	// made; an update since then must not wait for the next one. Refresh
+	// rewrites nothing that is unchanged.
+	if err := w.volumes.Refresh(pod); err != nil {
+		w.log.Warn("updating downward API volumes failed", zap.Error(err))
+	}
 	for !w.ending() {
 		<-w.notify
 		pod = w.pod()
