@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ var steps = []step{
 // scenario, prints its summary and stops everything. The error is for a
 // scenario that could not run at all; failed expectations are in the
 // report.
-func Run(ctx context.Context, o Options) (*Report, error) {
+func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -35,15 +36,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer e.stop()
+	defer func() { err = errors.Join(err, e.stop()) }()
 	if err := e.InstallWebhook(ctx); err != nil {
 		return nil, fmt.Errorf("webhook: %w", err)
 	}
-	rep := &Report{Setup: time.Since(began)}
+	rep = &Report{Setup: time.Since(began)}
 	for _, st := range steps {
 		rep.Steps = append(rep.Steps, e.runStep(ctx, st))
-		if ctx.Err() != nil {
-			return rep, ctx.Err()
+		if err := errors.Join(ctx.Err(), e.runnerFailed()); err != nil {
+			return rep, err
 		}
 	}
 	rep.Elapsed = time.Since(began) - rep.Setup

@@ -10,7 +10,8 @@
 //     connection sends every request to one server pod.
 //  2. The fix: the gateway is annotated for injection and pointed at
 //     127.0.0.1; its new pod carries the agent and requests spread evenly.
-//  3. Scale up: new server pods get traffic within a second of being ready.
+//  3. Scale up: new server pods get traffic within a second of their
+//     endpoints turning ready.
 //  4. Rolling restart under steady load, with no failed request.
 //  5. Live strategy swap by annotating the running pod; the agent logs it
 //     and does not restart.

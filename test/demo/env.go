@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/roundabout-dev/roundabout/test/cluster"
@@ -26,10 +27,9 @@ type Env struct {
 	client  kubernetes.Interface
 	kubectl string
 
-	clientPod *corev1.Pod // the injected gateway pod of step 2
-
-	stopRunner context.CancelFunc
-	runnerDone chan error
+	stopRunner  context.CancelFunc
+	runnerEnded chan struct{} // closed when the pod runner returned
+	runnerErr   error         // what it returned, once runnerEnded is closed
 }
 
 // start brings up the control plane and the pod runner. Component logs go
@@ -51,6 +51,9 @@ func start(ctx context.Context, o Options) (*Env, error) {
 		return nil, err
 	}
 	e.startRunner()
+	if err := e.waitNode(ctx); err != nil {
+		return nil, errors.Join(err, e.stop())
+	}
 	return e, nil
 }
 
@@ -58,13 +61,46 @@ func start(ctx context.Context, o Options) (*Env, error) {
 func (e *Env) startRunner() {
 	say(e.out, "Starting the local pod runner (the kubelet's stand-in) as node %s, %s", NodeName, NodeIP)
 	ctx, cancel := context.WithCancel(context.Background())
-	e.stopRunner, e.runnerDone = cancel, make(chan error, 1)
+	e.stopRunner, e.runnerEnded = cancel, make(chan struct{})
 	cfg := podrunner.Config{Client: e.client, NodeName: NodeName, NodeIP: NodeIP,
 		PodIPFirst: "10.244.0.10", PodIPLast: "10.244.0.250",
 		Images: podrunner.Images{Dir: e.o.BinDir}, Dir: filepath.Join(e.o.Dir, "node"),
 		DNSIP: e.stack.DNSIP, ClusterDomain: e.stack.ClusterDomain,
 		LogAddr: NodeIP + ":10250", Log: e.log.Named("podrunner")}
-	go func() { e.runnerDone <- podrunner.Run(ctx, cfg) }()
+	go func() {
+		defer close(e.runnerEnded)
+		e.runnerErr = podrunner.Run(ctx, cfg)
+	}()
+}
+
+// waitNode waits until the pod runner has registered a Ready node, and
+// fails at once with its error if it stops first.
+func (e *Env) waitNode(ctx context.Context) error {
+	return waitFor(ctx, time.Minute, "the pod runner to register node "+NodeName, func(ctx context.Context) (bool, string, error) {
+		if err := e.runnerFailed(); err != nil {
+			return false, "", err
+		}
+		n, err := e.client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				return true, "", nil
+			}
+		}
+		return false, "node not Ready", nil
+	})
+}
+
+// runnerFailed returns an error when the pod runner has stopped.
+func (e *Env) runnerFailed() error {
+	select {
+	case <-e.runnerEnded:
+		return fmt.Errorf("the pod runner stopped: %v (log: %s)", e.runnerErr, filepath.Join(e.o.Dir, "logs", "demo.log"))
+	default:
+		return nil
+	}
 }
 
 // stop stops every pod (with its grace period), then the control plane.
@@ -74,8 +110,8 @@ func (e *Env) stop() error {
 		say(e.out, "Stopping the pods")
 		e.stopRunner()
 		select {
-		case err := <-e.runnerDone:
-			errs = append(errs, err)
+		case <-e.runnerEnded:
+			errs = append(errs, e.runnerErr)
 		case <-time.After(45 * time.Second):
 			errs = append(errs, errors.New("pod runner: still stopping after 45s"))
 		}

@@ -26,7 +26,6 @@ func (e *Env) stepFix(ctx context.Context, s *Step) {
 		s.fail("the new gateway pod", err)
 		return
 	}
-	e.clientPod = pod
 	say(e.out, "pod %s: %s", pod.Name, containersLine(pod))
 	s.check(agentContainer(pod) != nil, "the new pod carries the agent", "%s", containersLine(pod))
 	e.spreadOverThree(ctx, s, pod)

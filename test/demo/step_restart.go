@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"math"
 	"time"
 )
 
@@ -27,29 +28,41 @@ func (e *Env) stepRestart(ctx context.Context, s *Step) {
 	done := make(chan []Hit, 1)
 	go func() { done <- g.Load(ctx, restartRate, restartDuration, restartInFlight) }()
 	if !pause(ctx, restartAfter) {
+		<-done
 		return
 	}
 	if _, err := e.Kubectl(ctx, "-n", Namespace, "rollout", "restart", "deployment/"+serverApp); err != nil {
 		s.fail("kubectl rollout restart", err)
 	}
+	began := time.Now()
 	rollout := e.WaitRollout(ctx, Namespace, serverApp, rolloutTimeout)
-	sum := Summarize(<-done, restartDuration)
+	rolledOut := time.Now()
+	sum := Summarize(<-done)
 	s.Load = &sum
-	e.reportRestart(ctx, s, sum, names(before), rollout)
-}
-
-// reportRestart prints and checks the load run's figures.
-func (e *Env) reportRestart(ctx context.Context, s *Step, sum LoadSummary, old []string, rollout error) {
 	say(e.out, "%d requests, %d failed, p50 %s, p99 %s", sum.Requests, sum.Failures,
 		sum.P50.Round(10*time.Microsecond), sum.P99.Round(10*time.Microsecond))
-	Chart(e.out, sum.Tally, old)
-	if rollout != nil {
-		s.fail("the rollout completes", rollout)
-	} else {
-		s.check(true, "the rollout completes", "5 new pods ready, the old ones gone")
+	Chart(e.out, sum.Tally, names(before))
+	e.checkRollout(s, rollout, rolledOut.Sub(began), sum.Start.Add(sum.Span).Sub(rolledOut))
+	checkLoad(s, sum, names(before))
+}
+
+// checkRollout checks that the rollout completed while the load still ran.
+func (e *Env) checkRollout(s *Step, err error, took, left time.Duration) {
+	if err != nil {
+		s.fail("the rollout completes under load", err)
+		return
 	}
+	s.check(left > 0, "the rollout completes under load", "5 new pods ready and the old ones gone in %s, %s before the load ended",
+		took.Round(100*time.Millisecond), left.Round(100*time.Millisecond))
+}
+
+// checkLoad checks the load run's rate and failures, and that new pods
+// served part of it.
+func checkLoad(s *Step, sum LoadSummary, old []string) {
 	want := int(restartRate * restartDuration.Seconds())
-	s.check(sum.Requests == want, "steady load", "%d requests sent in %s (%d/s)", sum.Requests, restartDuration, restartRate)
+	steady := sum.Requests == want && math.Abs(sum.PerSecond-restartRate) <= restartRate/10
+	s.check(steady, "steady load", "%d of %d requests sent over %s, %.1f/s", sum.Requests, want,
+		sum.Span.Round(10*time.Millisecond), sum.PerSecond)
 	if sum.FirstErr != nil {
 		s.check(false, "0 failed requests", "%d failed; first: %v", sum.Failures, sum.FirstErr)
 	} else {

@@ -35,10 +35,17 @@ func (e *Env) stepScale(ctx context.Context, s *Step) {
 		return
 	}
 	defer g.Close()
+	// Every server pod that exists now, ready or not, is an old one.
+	all, err := e.Pods(ctx, Namespace, &metav1.LabelSelector{MatchLabels: map[string]string{"app": serverApp}})
+	if err != nil {
+		s.fail("list the servers", err)
+		return
+	}
+	old := append(names(before), names(all)...)
 	loopCtx, stopLoop := context.WithTimeout(ctx, scaleTimeout)
 	defer stopLoop()
 	w := scaleWatch{newFirstSeen(), newFirstSeen(), newFirstSeen()}
-	if err := e.watchScale(loopCtx, names(before), w); err != nil {
+	if err := e.watchScale(loopCtx, old, w); err != nil {
 		s.fail("watch the servers and their EndpointSlices", err)
 		return
 	}

@@ -78,7 +78,11 @@ func (e *Env) followAgent(ctx context.Context, pod string) (<-chan string, func(
 		defer close(lines)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			lines <- sc.Text()
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	return lines, func() { cancel(); _ = cmd.Wait() }, nil

@@ -106,8 +106,9 @@ type Hit struct {
 }
 
 // Load sends requests at rate per second for d, each in its own goroutine
-// with at most maxInFlight outstanding, and returns every outcome. The run
-// is bounded by rate*d requests and by d plus the client timeout.
+// with at most maxInFlight outstanding, and returns every outcome sent.
+// It sends at most rate*d requests; each one is bounded by the client's
+// timeout, and ctx ends the run early.
 func (g *Gateway) Load(ctx context.Context, rate int, d time.Duration, maxInFlight int) []Hit {
 	total := int(d.Seconds() * float64(rate))
 	hits := make([]Hit, total)
@@ -115,25 +116,34 @@ func (g *Gateway) Load(ctx context.Context, rate int, d time.Duration, maxInFlig
 	defer tick.Stop()
 	sem := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
-	for i := 0; i < total; i++ {
-		select {
-		case <-ctx.Done():
-			hits = hits[:i]
-			wg.Wait()
-			return hits
-		case <-tick.C:
-		}
-		sem <- struct{}{}
+	sent := 0
+	for ; sent < total && g.slot(ctx, tick.C, sem); sent++ {
 		wg.Add(1)
 		go func(i int) {
 			defer func() { <-sem; wg.Done() }()
 			start := time.Now()
 			pod, err := g.Greet(ctx, i)
 			hits[i] = Hit{At: start, Pod: pod, Latency: time.Since(start), Err: err}
-		}(i)
+		}(sent)
 	}
 	wg.Wait()
-	return hits
+	return hits[:sent]
+}
+
+// slot waits for the next tick and a free place among the requests in
+// flight, and reports false when ctx ends first.
+func (g *Gateway) slot(ctx context.Context, tick <-chan time.Time, sem chan struct{}) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tick:
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case sem <- struct{}{}:
+		return true
+	}
 }
 
 // LoadSummary condenses a load run.
@@ -144,11 +154,17 @@ type LoadSummary struct {
 	P50, P99  time.Duration
 	PerSecond float64
 	Tally     Tally
+	// Start is when the first request was sent, and Span the time from
+	// then to the last one.
+	Start time.Time
+	Span  time.Duration
 }
 
-// Summarize counts requests, failures and latency percentiles of hits.
-func Summarize(hits []Hit, d time.Duration) LoadSummary {
+// Summarize counts requests, failures and latency percentiles of hits, and
+// measures the rate they were sent at.
+func Summarize(hits []Hit) LoadSummary {
 	s := LoadSummary{Requests: len(hits), Tally: Tally{}}
+	s.Start, s.Span = span(hits)
 	lat := make([]time.Duration, 0, len(hits))
 	for _, h := range hits {
 		if h.Err != nil {
@@ -163,12 +179,31 @@ func Summarize(hits []Hit, d time.Duration) LoadSummary {
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	s.P50, s.P99 = percentile(lat, 0.50), percentile(lat, 0.99)
-	if d > 0 {
-		s.PerSecond = float64(len(hits)) / d.Seconds()
+	if s.Span > 0 {
+		s.PerSecond = float64(len(hits)-1) / s.Span.Seconds()
 	}
 	return s
 }
 
+// span returns when the first request was sent and the time from then to
+// the last one.
+func span(hits []Hit) (time.Time, time.Duration) {
+	if len(hits) == 0 {
+		return time.Time{}, 0
+	}
+	first, last := hits[0].At, hits[0].At
+	for _, h := range hits[1:] {
+		if h.At.Before(first) {
+			first = h.At
+		}
+		if h.At.After(last) {
+			last = h.At
+		}
+	}
+	return first, last.Sub(first)
+}
+
+// percentile is the q-th quantile of sorted, nearest rank.
 func percentile(sorted []time.Duration, q float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0

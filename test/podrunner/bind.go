@@ -2,11 +2,13 @@ package podrunner
 
 import (
 	"context"
+	"time"
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apiwait "k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 )
 
@@ -21,7 +23,7 @@ func needsBinding(pod *corev1.Pod) bool {
 func (r *runner) bindAsync(ctx context.Context, pod *corev1.Pod) {
 	uid := string(pod.UID)
 	r.mu.Lock()
-	if r.binding[uid] {
+	if r.binding[uid] || ctx.Err() != nil {
 		r.mu.Unlock()
 		return
 	}
@@ -47,7 +49,7 @@ func (r *runner) bind(ctx context.Context, pod *corev1.Pod) {
 	final := func(err error) bool {
 		return apierrors.IsConflict(err) || apierrors.IsNotFound(err) || ctx.Err() != nil
 	}
-	err := retry.OnError(retry.DefaultBackoff, func(err error) bool { return !final(err) }, func() error {
+	err := retry.OnError(apiBackoff, func(err error) bool { return !final(err) }, func() error {
 		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
 		defer cancel()
 		return r.cfg.Client.CoreV1().Pods(pod.Namespace).Bind(cctx, b, metav1.CreateOptions{})
@@ -63,6 +65,11 @@ func (r *runner) bind(ctx context.Context, pod *corev1.Pod) {
 		r.log.Warn("binding pod failed", zap.String("pod", podKey(pod)), zap.Error(err))
 	}
 }
+
+// apiBackoff paces the retries of a bind or a delete while the API server
+// fails: from 200 ms, doubling to 5 s, about 30 s in all, so that a busy
+// moment does not leave a pod Pending or Terminating.
+var apiBackoff = apiwait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 10, Cap: 5 * time.Second}
 
 // podKey is namespace/name.
 func podKey(pod *corev1.Pod) string { return pod.Namespace + "/" + pod.Name }

@@ -42,8 +42,8 @@
 //
 // Validate refuses, with a message naming the pod and the field, what the
 // pod runner cannot honour: hostNetwork, hostPID and hostIPC; other volume
-// kinds; subPath and subPathExpr mounts; container command; exec probes and
-// exec or httpGet lifecycle hooks; ephemeral containers; env from
+// kinds; subPath and subPathExpr mounts; container command; exec probes;
+// lifecycle hooks other than a preStop sleep; ephemeral containers; env from
 // configMapKeyRef, secretKeyRef or resourceFieldRef, and envFrom; images
 // with no local binary.
 //

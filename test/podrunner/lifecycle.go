@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 )
 
 // Restart back-off, as the kubelet's: 1 s doubling to a cap; a run that
@@ -434,13 +435,16 @@ func killProcess(p *Process, preStop, grace time.Duration) {
 // deleteFromAPI removes the pod now that it has stopped, with a UID
 // precondition so that a new pod of the same name is left alone.
 func (w *podWorker) deleteFromAPI() {
-	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
-	defer cancel()
 	pod := w.pod()
 	zero := int64(0)
-	err := w.r.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
-		GracePeriodSeconds: &zero, Preconditions: metav1.NewUIDPreconditions(string(pod.UID))})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+	opts := metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: metav1.NewUIDPreconditions(string(pod.UID))}
+	final := func(err error) bool { return apierrors.IsNotFound(err) || apierrors.IsConflict(err) }
+	err := retry.OnError(apiBackoff, func(err error) bool { return !final(err) }, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		defer cancel()
+		return w.r.cfg.Client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, opts)
+	})
+	if err != nil && !final(err) {
 		w.log.Warn("deleting the stopped pod failed", zap.Error(err))
 	}
 }

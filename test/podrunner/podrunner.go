@@ -109,7 +109,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer stopLogs()
 	go r.heartbeat(ctx)
-	if err := r.watchPods(ctx); err != nil {
+	// The informer stops with podCtx, before the pods it started are
+	// stopped, so that no new one starts meanwhile.
+	podCtx, stopPods := context.WithCancel(ctx)
+	defer stopPods()
+	if err := r.watchPods(podCtx); err != nil {
+		stopPods()
+		r.stopAll()
 		return err
 	}
 	<-ctx.Done()

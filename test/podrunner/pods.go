@@ -177,6 +177,9 @@ func (w *podWorker) update(pod *corev1.Pod) {
 	w.cur = pod
 	w.mu.Unlock()
 	signal(w.notify)
+	// The status loop compares with the cached pod; a newer copy may show
+	// that a write it skipped as unchanged is needed after all.
+	w.markDirty()
 }
 
 // gone records that the pod was removed from the API.

@@ -127,7 +127,9 @@ func (v *validator) container(field string, c *corev1.Container) {
 	v.probe(field+".readinessProbe", c.ReadinessProbe)
 	v.probe(field+".livenessProbe", c.LivenessProbe)
 	if c.Lifecycle != nil {
-		v.hook(field+".lifecycle.postStart", c.Lifecycle.PostStart)
+		if c.Lifecycle.PostStart != nil {
+			v.unsupported(field+".lifecycle.postStart", " (only a preStop sleep hook is)")
+		}
 		v.hook(field+".lifecycle.preStop", c.Lifecycle.PreStop)
 	}
 }
@@ -153,11 +155,11 @@ func (v *validator) hook(field string, h *corev1.LifecycleHandler) {
 	switch {
 	case h == nil:
 	case h.Exec != nil:
-		v.unsupported(field+".exec", " (only sleep hooks are)")
+		v.unsupported(field+".exec", " (only a preStop sleep hook is)")
 	case h.HTTPGet != nil:
-		v.unsupported(field+".httpGet", " (only sleep hooks are)")
+		v.unsupported(field+".httpGet", " (only a preStop sleep hook is)")
 	case h.TCPSocket != nil:
-		v.unsupported(field+".tcpSocket", " (only sleep hooks are)")
+		v.unsupported(field+".tcpSocket", " (only a preStop sleep hook is)")
 	}
 }
 

@@ -93,8 +93,11 @@ func TestValidateRefuses(t *testing.T) {
 		{"spec.containers[0].lifecycle.preStop.httpGet: not supported", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Lifecycle.PreStop = &corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/quit"}}
 		}},
-		{"spec.containers[0].lifecycle.postStart.exec: not supported", func(p *corev1.Pod) {
+		{"spec.containers[0].lifecycle.postStart: not supported", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Lifecycle.PostStart = &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}
+		}},
+		{"spec.containers[0].lifecycle.postStart: not supported", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Lifecycle.PostStart = &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 1}}
 		}},
 		{"spec.ephemeralContainers: not supported", func(p *corev1.Pod) {
 			p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug"}}}
