@@ -32,11 +32,12 @@ func (a *agent) applyLive(l annotations.Live) {
 	b, err := balancer.Get(l.Strategy)
 	if err != nil {
 		reason := fmt.Sprintf("%s=%q: %v; keeping %s", annotations.Strategy, l.Strategy, err, a.upstreams[0].pool.Strategy())
-		a.log.Warn("invalid strategy annotation", zap.String("annotation", annotations.Strategy),
-			zap.String("value", l.Strategy), zap.Strings("allowed", balancer.Names()))
 		for _, u := range a.upstreams {
 			u.pool.RejectStrategy(reason)
 		}
+		// Logged once /debug/endpoints shows the rejection.
+		a.log.Warn("invalid strategy annotation", zap.String("annotation", annotations.Strategy),
+			zap.String("value", l.Strategy), zap.Strings("allowed", balancer.Names()))
 	} else {
 		for _, u := range a.upstreams {
 			u.pool.SetStrategy(b)
