@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ func Chart(w io.Writer, t Tally, pods []string) {
 func chartOrder(t Tally, pods []string) []string {
 	names := append([]string(nil), pods...)
 	for _, p := range t.Pods() {
-		if !contains(names, p) {
+		if !slices.Contains(names, p) {
 			names = append(names, p)
 		}
 	}
@@ -42,13 +43,4 @@ func bar(n, most int) string {
 		full = 1
 	}
 	return strings.Repeat("█", full) + strings.Repeat("·", barWidth-full)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -30,13 +30,19 @@ func (e *Env) Kubectl(ctx context.Context, args ...string) (string, error) {
 func (e *Env) kubectlQuiet(ctx context.Context, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, kubectlTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, e.kubectl, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.stack.Kubeconfig)
-	cmd.Dir = e.o.Root
+	cmd := e.kubectlCmd(ctx, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		return out.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
 	}
 	return out.String(), nil
+}
+
+// kubectlCmd is kubectl with args, the admin kubeconfig, run from Root.
+func (e *Env) kubectlCmd(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, e.kubectl, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.stack.Kubeconfig)
+	cmd.Dir = e.o.Root
+	return cmd
 }

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -70,7 +71,7 @@ func checkLoad(s *Step, sum LoadSummary, old []string) {
 	}
 	served := 0
 	for pod := range sum.Tally {
-		if !contains(old, pod) {
+		if !slices.Contains(old, pod) {
 			served++
 		}
 	}

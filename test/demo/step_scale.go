@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -30,7 +31,7 @@ type scaleWatch struct {
 // stepScale scales the servers from 3 to 5 while requests flow, one after
 // the other, and measures how soon each new pod answers.
 func (e *Env) stepScale(ctx context.Context, s *Step) {
-	before, g, ok := e.serversAndGateway(ctx, s)
+	_, g, ok := e.serversAndGateway(ctx, s)
 	if !ok {
 		return
 	}
@@ -41,7 +42,7 @@ func (e *Env) stepScale(ctx context.Context, s *Step) {
 		s.fail("list the servers", err)
 		return
 	}
-	old := append(names(before), names(all)...)
+	old := names(all)
 	loopCtx, stopLoop := context.WithTimeout(ctx, scaleTimeout)
 	defer stopLoop()
 	w := scaleWatch{newFirstSeen(), newFirstSeen(), newFirstSeen()}
@@ -99,7 +100,7 @@ func (e *Env) watchScale(ctx context.Context, old []string, w scaleWatch) error 
 	if err != nil {
 		return err
 	}
-	slices, err := e.client.DiscoveryV1().EndpointSlices(Namespace).Watch(ctx,
+	endpoints, err := e.client.DiscoveryV1().EndpointSlices(Namespace).Watch(ctx,
 		metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + serverApp})
 	if err != nil {
 		pods.Stop()
@@ -108,14 +109,14 @@ func (e *Env) watchScale(ctx context.Context, old []string, w scaleWatch) error 
 	go func() {
 		defer pods.Stop()
 		for ev := range pods.ResultChan() {
-			if p, ok := ev.Object.(*corev1.Pod); ok && podReady(p) && !contains(old, p.Name) {
+			if p, ok := ev.Object.(*corev1.Pod); ok && podReady(p) && !slices.Contains(old, p.Name) {
 				w.podReady.record(p.Name, time.Now())
 			}
 		}
 	}()
 	go func() {
-		defer slices.Stop()
-		for ev := range slices.ResultChan() {
+		defer endpoints.Stop()
+		for ev := range endpoints.ResultChan() {
 			if sl, ok := ev.Object.(*discoveryv1.EndpointSlice); ok {
 				recordReadyEndpoints(sl, old, w.endpointReady)
 			}
@@ -129,7 +130,7 @@ func recordReadyEndpoints(sl *discoveryv1.EndpointSlice, old []string, seen *fir
 	now := time.Now()
 	for _, ep := range sl.Endpoints {
 		ready := ep.Conditions.Ready == nil || *ep.Conditions.Ready
-		if ready && ep.TargetRef != nil && !contains(old, ep.TargetRef.Name) {
+		if ready && ep.TargetRef != nil && !slices.Contains(old, ep.TargetRef.Name) {
 			seen.record(ep.TargetRef.Name, now)
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -62,8 +60,7 @@ func (e *Env) followAgent(ctx context.Context, pod string) (<-chan string, func(
 	args := []string{"-n", Namespace, "logs", "-f", "--tail=1", pod, "-c", inject.AgentContainerName}
 	fmt.Fprintf(e.out, "    $ kubectl %s &\n", strings.Join(args, " "))
 	ctx, cancel := context.WithCancel(ctx)
-	cmd := exec.CommandContext(ctx, e.kubectl, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.stack.Kubeconfig)
+	cmd := e.kubectlCmd(ctx, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		cancel()

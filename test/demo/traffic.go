@@ -6,15 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-)
 
-// podRE finds the answering pod in greet-server's reply.
-var podRE = regexp.MustCompile(`from pod: name\(([^)]*)\)`)
+	"github.com/roundabout-dev/roundabout/greet/greettest"
+)
 
 // Gateway sends greetings to one greet-gateway pod, the way a user of the
 // REST API would, and reads which server pod answered each.
@@ -52,11 +50,11 @@ func (g *Gateway) Greet(ctx context.Context, n int) (string, error) {
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("POST %s: %d %s", g.url, resp.StatusCode, strings.TrimSpace(string(text)))
 	}
-	m := podRE.FindSubmatch(text)
-	if m == nil {
+	pod, ok := greettest.PodName(string(text))
+	if !ok {
 		return "", fmt.Errorf("POST %s: no pod name in %q", g.url, text)
 	}
-	return string(m[1]), nil
+	return pod, nil
 }
 
 // Close drops the gateway's idle connections.

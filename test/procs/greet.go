@@ -5,10 +5,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/roundabout-dev/roundabout/greet/greettest"
 )
 
 // GreetServers starts one greet-server per host on a shared free port,
@@ -39,8 +40,6 @@ func Gateway(t *testing.T, target string) string {
 	return base
 }
 
-var podRE = regexp.MustCompile(`from pod: name\(([^)]*)\)`)
-
 // Post sends n greetings through the gateway at base and tallies the pods
 // that answered.
 func Post(t *testing.T, base string, n int) map[string]int {
@@ -57,11 +56,11 @@ func Post(t *testing.T, base string, n int) map[string]int {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("POST /greet: %d %s", resp.StatusCode, text)
 		}
-		m := podRE.FindSubmatch(text)
-		if m == nil {
+		pod, ok := greettest.PodName(string(text))
+		if !ok {
 			t.Fatalf("no pod in %q", text)
 		}
-		tally[string(m[1])]++
+		tally[pod]++
 	}
 	return tally
 }
