@@ -28,7 +28,7 @@ func startWatch(t *testing.T, path string, opts ...Option) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, changes: make(chan string, 100), done: make(chan error, 1), cancel: cancel}
 	go func() {
-		opts = append([]Option{WithDebounce(10 * time.Millisecond)}, opts...)
+		opts = append([]Option{WithSettle(10 * time.Millisecond)}, opts...)
 		h.done <- Watch(ctx, path, func(b []byte) { h.changes <- string(b) }, opts...)
 	}()
 	t.Cleanup(h.stop)
@@ -229,7 +229,7 @@ func removeAll(t *testing.T, path string) {
 func TestBurstIsFoldedIntoOneCallback(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "endpoints")
 	writeFile(t, path, "a:1")
-	h := startWatch(t, path, WithDebounce(time.Second))
+	h := startWatch(t, path, WithSettle(time.Second))
 	for i := 2; i <= 5; i++ {
 		replaceFile(t, path, fmt.Sprintf("a:%d", i))
 	}
@@ -269,5 +269,150 @@ func waitForLog(t *testing.T, logs *observer.ObservedLogs, msg string) {
 			t.Fatalf("no log %q within %v", msg, waitTimeout)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSettleWaitsForQuiet writes the file in steps closer together than
+// the settle interval but spanning more than one: only the last version
+// is delivered, since the read waits for the directory to go quiet.
+func TestSettleWaitsForQuiet(t *testing.T) {
+	const settle = time.Second
+	path := filepath.Join(t.TempDir(), "endpoints")
+	writeFile(t, path, "a:1")
+	h := startWatch(t, path, WithSettle(settle))
+	start := time.Now()
+	for i := 2; i <= 5; i++ {
+		writeFile(t, path, fmt.Sprintf("a:%d", i))
+		time.Sleep(settle / 3) // a writer's pause, shorter than the settle interval
+	}
+	if time.Since(start) <= settle {
+		t.Fatalf("the writes spanned %v, not more than the settle interval %v", time.Since(start), settle)
+	}
+	h.expect("a:5")
+}
+
+// TestEventsDoNotHoldReadsBackForever keeps the directory busy with writes
+// to another file: the change of the watched one is still delivered.
+func TestEventsDoNotHoldReadsBackForever(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "endpoints")
+	writeFile(t, path, "a:1")
+	// Writes come far more often than the settle interval allows for.
+	h := startWatch(t, path, WithSettle(100*time.Millisecond))
+	stop := make(chan struct{})
+	noisy := make(chan struct{})
+	go func() {
+		defer close(noisy)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := os.WriteFile(filepath.Join(dir, "noise"), []byte(fmt.Sprint(i)), 0o644); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	defer func() { close(stop); <-noisy }()
+	writeFile(t, path, "b:2")
+	h.expect("b:2")
+}
+
+// truncate empties the file in place, as a writer does before rewriting it.
+func truncate(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const emptyReadAgain = "watched file is empty; reading it again before delivering it"
+
+// TestTruncatedThenRewrittenIsNotDeliveredEmpty truncates the file and
+// writes it only after the watcher has read it empty: the empty version is
+// never delivered, the rewritten one is.
+func TestTruncatedThenRewrittenIsNotDeliveredEmpty(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "endpoints")
+	writeFile(t, path, "a:1")
+	core, logs := observer.New(zap.DebugLevel)
+	// The settle interval is the time the rewrite has after the empty read.
+	h := startWatch(t, path, WithSettle(time.Second), WithLogger(zap.New(core)))
+	truncate(t, path)
+	waitForLog(t, logs, emptyReadAgain)
+	writeFile(t, path, "b:2")
+	h.expect("b:2")
+}
+
+// TestFileThatStaysEmptyIsDelivered: an empty file is read twice, a settle
+// interval apart, and then delivered.
+func TestFileThatStaysEmptyIsDelivered(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "endpoints")
+	writeFile(t, path, "a:1")
+	core, logs := observer.New(zap.DebugLevel)
+	h := startWatch(t, path, WithLogger(zap.New(core)))
+	truncate(t, path)
+	h.expect("")
+	if n := logs.FilterMessage(emptyReadAgain).Len(); n != 1 {
+		t.Fatalf("%q logged %d times before the empty file was delivered, want 1", emptyReadAgain, n)
+	}
+	writeFile(t, path, "b:2")
+	h.expect("b:2")
+}
+
+// TestEmptyAtStartIsReadAgain: a file empty at start is read again after
+// the settle interval, and what it holds then is the first callback.
+func TestEmptyAtStartIsReadAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "endpoints")
+	writeFile(t, path, "")
+	core, logs := observer.New(zap.DebugLevel)
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan string, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- Watch(ctx, path, func(b []byte) { got <- string(b) },
+			WithSettle(time.Second), WithLogger(zap.New(core)))
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch after cancel = %v, want nil", err)
+		}
+	}()
+	waitForLog(t, logs, emptyReadAgain)
+	writeFile(t, path, "a:1")
+	select {
+	case s := <-got:
+		if s != "a:1" {
+			t.Fatalf("first callback = %q, want %q", s, "a:1")
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("no first callback")
+	}
+}
+
+// TestCancelWhileEmptyAtStart: cancelling while the empty file waits to be
+// read again returns nil without a callback.
+func TestCancelWhileEmptyAtStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "endpoints")
+	writeFile(t, path, "")
+	core, logs := observer.New(zap.DebugLevel)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Watch(ctx, path, func(b []byte) { t.Errorf("callback with %q after cancel", b) },
+			WithSettle(time.Hour), WithLogger(zap.New(core)))
+	}()
+	waitForLog(t, logs, emptyReadAgain)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Watch after cancel = %v, want nil", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("Watch did not return after cancel")
 	}
 }

@@ -16,6 +16,7 @@ import (
 type file struct {
 	path string
 	log  *zap.Logger
+	opts []filewatch.Option
 }
 
 // NewFile returns a Source that reads endpoints from the file at path (see
@@ -23,11 +24,18 @@ type file struct {
 // Watch fails if the file cannot be read or is invalid at start; later, an
 // invalid file keeps the previous set and logs an error naming the file,
 // line and entry. A nil log discards logs.
-func NewFile(path string, log *zap.Logger) discovery.Source {
+//
+// The file is read as filewatch.Watch reads it: once writes to it have
+// settled, so that a file rewritten in place is not taken half written,
+// and an empty file only once it has stayed empty for the settle interval.
+// An empty set is emitted with a warning, as it fails every request. opts
+// tune the watch; the logger is always log.
+func NewFile(path string, log *zap.Logger, opts ...filewatch.Option) discovery.Source {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &file{path: path, log: log.With(zap.String("file", path))}
+	log = log.With(zap.String("file", path))
+	return &file{path: path, log: log, opts: append(slices.Clip(opts), filewatch.WithLogger(log))}
 }
 
 // Watch emits the file's endpoint set now and after every change to it.
@@ -35,7 +43,7 @@ func (f *file) Watch(ctx context.Context, update func([]discovery.Endpoint)) err
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w := &fileWatch{file: f, update: update, stop: cancel}
-	err := filewatch.Watch(ctx, f.path, w.onChange, filewatch.WithLogger(f.log))
+	err := filewatch.Watch(ctx, f.path, w.onChange, f.opts...)
 	if w.startErr != nil {
 		return w.startErr
 	}
@@ -72,13 +80,17 @@ func (w *fileWatch) onChange(data []byte) {
 }
 
 func (w *fileWatch) emit(addrs []string) {
-	msg := "endpoints file changed"
-	if !w.started {
-		msg = "endpoints file loaded"
+	switch {
+	case len(addrs) == 0:
+		w.log.Warn("endpoints file lists no endpoints; requests fail with UNAVAILABLE until it does",
+			zap.Int("endpoints", 0))
+	case !w.started:
+		w.log.Info("endpoints file loaded", zap.Int("endpoints", len(addrs)), zap.Strings("addrs", addrs))
+	default:
+		w.log.Info("endpoints file changed", zap.Int("endpoints", len(addrs)), zap.Strings("addrs", addrs))
 	}
 	w.started = true
 	w.last = addrs
-	w.log.Info(msg, zap.Int("endpoints", len(addrs)), zap.Strings("addrs", addrs))
 	w.update(toEndpoints(addrs))
 }
 
