@@ -12,6 +12,8 @@ const (
 	DefaultConnWindow       = 16 << 20
 	DefaultKeepaliveTime    = 20 * time.Second
 	DefaultKeepaliveTimeout = 10 * time.Second
+	DefaultProbeAfter       = time.Second
+	DefaultProbeTimeout     = time.Second
 	// DefaultReplayLimit is how many request bytes an upstream stream keeps
 	// so that a request the server provably never processed can be retried.
 	DefaultReplayLimit = 64 << 10
@@ -24,12 +26,20 @@ type Config struct {
 	StreamWindow uint32
 	// ConnWindow is the connection-level receive window.
 	ConnWindow uint32
-	// KeepaliveTime is how long a client-role Conn with streams in flight
-	// may go without reading a frame before it sends a PING. Zero disables
-	// keepalive pings.
+	// ProbeAfter is how long a request on a client-role Conn may wait with
+	// no frame read on the connection before the Conn sends a PING to check
+	// that the server still answers. Zero disables probes.
+	ProbeAfter time.Duration
+	// ProbeTimeout is how long a probe, or a Probe call, waits for the
+	// PING's acknowledgement before the connection is declared dead and
+	// closed.
+	ProbeTimeout time.Duration
+	// KeepaliveTime is how long a client-role Conn whose requests are all
+	// older than its last answered PING may go without reading a frame
+	// before it sends another PING. Zero disables keepalive pings.
 	KeepaliveTime time.Duration
-	// KeepaliveTimeout is how long to wait for the PING's acknowledgement
-	// before the connection is declared dead and closed.
+	// KeepaliveTimeout is how long to wait for a keepalive PING's
+	// acknowledgement before the connection is declared dead and closed.
 	KeepaliveTimeout time.Duration
 	// ReplayLimit bounds the request bytes kept for a transparent retry.
 	ReplayLimit int
@@ -46,6 +56,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.KeepaliveTimeout == 0 {
 		c.KeepaliveTimeout = DefaultKeepaliveTimeout
+	}
+	if c.ProbeTimeout == 0 {
+		c.ProbeTimeout = DefaultProbeTimeout
 	}
 	if c.ReplayLimit == 0 {
 		c.ReplayLimit = DefaultReplayLimit

@@ -20,7 +20,6 @@ var (
 	ErrClosed        = errors.New("connection closed")
 	ErrGoingAway     = errors.New("connection is going away")
 	errBadPreface    = errors.New("client did not send the HTTP/2 preface")
-	errKeepalive     = errors.New("keepalive ping not acknowledged")
 	errIDsExhausted  = errors.New("stream identifiers exhausted")
 	errNotServerRole = errors.New("only a server-role connection accepts streams")
 	errNoTrailers    = errors.New("server closed the stream without trailers")
@@ -72,6 +71,7 @@ type Conn struct {
 	err     error
 	readAny atomic.Bool // a frame was read since the last keepalive check
 	pingAck chan struct{}
+	health  health
 
 	mu             sync.Mutex
 	streams        map[uint32]*Stream
@@ -145,7 +145,7 @@ func NewClientConn(nc net.Conn, cfg Config, ev Events) (*Conn, error) {
 	}
 	go c.writeLoop()
 	go c.readLoop()
-	if c.cfg.KeepaliveTime > 0 {
+	if c.cfg.KeepaliveTime > 0 || c.cfg.ProbeAfter > 0 {
 		go c.keepaliveLoop()
 	}
 	return c, nil

@@ -1,56 +1,219 @@
 package transport
 
 import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/net/http2"
 )
 
-// keepaliveLoop pings a client-role connection that has streams in flight
-// but has read nothing for KeepaliveTime, and closes it when the PING is not
-// acknowledged within KeepaliveTimeout. That detects a server that vanished
-// without closing its connection. Idle connections are not pinged, which
-// keeps the agent within gRPC servers' default ping policy.
+// A client-role Conn checks that its server still answers with HTTP/2 PINGs
+// of two kinds:
+//
+//   - a probe, once a request has waited ProbeAfter with no frame read on
+//     the connection, answered within ProbeTimeout. It finds a server that
+//     stopped (a frozen process, a dead node) within about two seconds, while
+//     requests are still being sent to it;
+//   - a keepalive PING, once a connection whose requests are all older than
+//     the last answered PING has been quiet for KeepaliveTime, answered
+//     within KeepaliveTimeout. It watches long-running calls.
+//
+// A PING that goes unanswered closes the connection with ErrPingTimeout.
+// Idle connections are never pinged.
+//
+// gRPC servers limit how often a client may ping: grpc-go, grpc-java and
+// gRPC core count a strike for every PING that arrives less than their
+// minimum interval (5 minutes by default) after the previous one, forgive
+// every strike once they have sent HEADERS or DATA, and send GOAWAY
+// ENHANCE_YOUR_CALM "too_many_pings" after more than two strikes. A Conn
+// therefore sends at most maxPingsWithoutData PINGs between two HEADERS or
+// DATA frames read, and beyond that at most one per pingPolicyMinTime, so
+// that a slow but live server is never made to close the connection.
+const (
+	// maxPingsWithoutData is how many PINGs may be sent after the last
+	// HEADERS or DATA frame read. Every frame read was written before a
+	// PING sent after reading it arrives, so the first PING the server
+	// handles after that write clears its strikes, and the PINGs sent
+	// since add at most this many.
+	maxPingsWithoutData = 2
+	// pingPolicyMinTime is the interval after which a PING adds no strike
+	// under the servers' default policy, with a margin for delivery.
+	pingPolicyMinTime = 5*time.Minute + 10*time.Second
+	// minHealthTick bounds how often the health loop wakes up.
+	minHealthTick = 10 * time.Millisecond
+)
+
+// Errors reported by Probe and as the cause of a closed connection.
+var (
+	// ErrPingTimeout ends a connection whose server did not answer a PING
+	// in time.
+	ErrPingTimeout = errors.New("PING not answered")
+	// ErrPingPolicy is returned by Probe when one more PING could make the
+	// server close the connection for pinging too often.
+	ErrPingPolicy = errors.New("no PING allowed until the server sends HEADERS or DATA")
+)
+
+// pingPayload is the opaque data of every PING this package sends.
+var pingPayload = [8]byte{'r', 'o', 'u', 'n', 'd', 'a', 'b', 't'}
+
+// health is the PING state of a client-role Conn.
+type health struct {
+	// streamFrame is set by the reader when a HEADERS or DATA frame
+	// arrives and cleared when the PING budget is reset.
+	streamFrame atomic.Bool
+
+	// mu serialises PINGs, so that at most one is outstanding and its
+	// acknowledgement is unambiguous, and guards the fields below.
+	mu       sync.Mutex
+	sent     int       // PINGs sent since the last HEADERS or DATA frame read
+	lastSent time.Time // when the last PING was sent
+	opened   uint32    // the connection's next stream ID when the last PING was sent
+	answered time.Time // when the last PING was acknowledged
+}
+
+// saw is called by the reader for every frame read.
+func (h *health) saw(f http2.Frame) {
+	switch f.(type) {
+	case *http2.DataFrame, *http2.MetaHeadersFrame:
+		if !h.streamFrame.Load() {
+			h.streamFrame.Store(true)
+		}
+	}
+}
+
+// allowedLocked reports whether one more PING keeps within the server's
+// ping policy. inFlight reports that the server has streams open, without
+// which servers apply a far longer interval than pingPolicyMinTime.
+func (h *health) allowedLocked(now time.Time, inFlight bool) bool {
+	if h.streamFrame.Swap(false) {
+		h.sent = 0
+	}
+	return h.sent < maxPingsWithoutData || (inFlight && now.Sub(h.lastSent) >= pingPolicyMinTime)
+}
+
+// healthTick is how often the health loop samples the connection.
+func (c Config) healthTick() time.Duration {
+	d := c.KeepaliveTime
+	if c.ProbeAfter > 0 && (d == 0 || c.ProbeAfter < d) {
+		d = c.ProbeAfter
+	}
+	return max(d/4, minHealthTick)
+}
+
+// keepaliveLoop sends the probes and keepalive PINGs of a client-role
+// connection until it closes.
 func (c *Conn) keepaliveLoop() {
-	t := time.NewTicker(c.cfg.KeepaliveTime)
+	t := time.NewTicker(c.cfg.healthTick())
 	defer t.Stop()
+	quietSince := time.Now()
 	for {
 		select {
 		case <-c.done:
 			return
 		case <-t.C:
 		}
-		if c.readAny.Swap(false) || c.Active() == 0 {
+		now := time.Now()
+		inFlight, nextID := c.openStreams()
+		if c.readAny.Swap(false) || inFlight == 0 {
+			quietSince = now
 			continue
 		}
-		if !c.ping() {
-			c.log.Warn("keepalive ping not acknowledged; closing connection",
-				zap.Stringer("remote", c.nc.RemoteAddr()), zap.Duration("timeout", c.cfg.KeepaliveTimeout))
-			c.fail(errKeepalive)
+		if err := c.checkHealth(now.Sub(quietSince), nextID, inFlight); errors.Is(err, ErrPingTimeout) {
 			return
 		}
 	}
 }
 
-// ping sends one PING and waits for its acknowledgement.
-func (c *Conn) ping() bool {
+// openStreams returns the number of streams the server has been sent and
+// the next stream ID, which grows with every stream opened.
+func (c *Conn) openStreams() (int, uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.active, c.nextID
+}
+
+// checkHealth sends a probe or keepalive PING when the connection has been
+// quiet long enough for one and the ping policy allows it.
+func (c *Conn) checkHealth(quiet time.Duration, nextID uint32, inFlight int) error {
+	h := &c.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	// A probe is due for requests opened since the last PING, or when
+	// HEADERS or DATA arrived since; otherwise a keepalive PING.
+	kind, wait, timeout := "probe", c.cfg.ProbeAfter, c.cfg.ProbeTimeout
+	if wait == 0 || (h.sent > 0 && h.opened == nextID && !h.streamFrame.Load()) {
+		kind, wait, timeout = "keepalive", c.cfg.KeepaliveTime, c.cfg.KeepaliveTimeout
+	}
+	if wait == 0 || quiet < wait {
+		return nil
+	}
+	now := time.Now()
+	if !h.allowedLocked(now, true) {
+		return ErrPingPolicy
+	}
+	return c.pingLocked(now, nextID, timeout, kind, inFlight)
+}
+
+// Probe checks that the server still answers: it sends a PING and waits up
+// to ProbeTimeout for the acknowledgement, and closes the connection with
+// ErrPingTimeout when none comes. A PING answered while Probe waited for
+// another one to finish counts as the answer. Probe returns ErrPingPolicy,
+// having sent nothing, when one more PING could make the server close the
+// connection for pinging too often, and ErrClosed when the connection
+// closed first.
+func (c *Conn) Probe() error {
+	asked := time.Now()
+	h := &c.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.answered.After(asked) {
+		return nil
+	}
+	if c.Err() != nil {
+		return ErrClosed
+	}
+	inFlight, nextID := c.openStreams()
+	now := time.Now()
+	if !h.allowedLocked(now, inFlight > 0) {
+		return ErrPingPolicy
+	}
+	return c.pingLocked(now, nextID, c.cfg.ProbeTimeout, "probe", inFlight)
+}
+
+// pingLocked sends one PING and waits up to timeout for its
+// acknowledgement; health.mu must be held. It closes the connection when
+// none comes.
+func (c *Conn) pingLocked(now time.Time, nextID uint32, timeout time.Duration, kind string, inFlight int) error {
+	h := &c.health
 	select {
-	case <-c.pingAck:
+	case <-c.pingAck: // an acknowledgement no PING of ours asked for
 	default:
 	}
+	h.sent++
+	h.lastSent = now
+	h.opened = nextID
 	c.mu.Lock()
-	c.ctrl = append(c.ctrl, writeOp{typ: http2.FramePing, ping: [8]byte{'r', 'o', 'u', 'n', 'd', 'a', 'b', 't'}})
+	c.ctrl = append(c.ctrl, writeOp{typ: http2.FramePing, ping: pingPayload})
 	c.mu.Unlock()
 	c.wake()
-	timer := time.NewTimer(c.cfg.KeepaliveTimeout)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case <-c.pingAck:
-		return true
+		h.answered = time.Now()
+		return nil
 	case <-c.done:
-		return true
+		return ErrClosed
 	case <-timer.C:
-		return false
 	}
+	err := fmt.Errorf("%w within %v", ErrPingTimeout, timeout)
+	c.log.Warn("upstream did not answer a PING; closing connection",
+		zap.Stringer("remote", c.nc.RemoteAddr()), zap.String("ping", kind),
+		zap.Duration("timeout", timeout), zap.Int("streams", inFlight))
+	c.fail(err)
+	return err
 }

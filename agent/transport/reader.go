@@ -23,6 +23,7 @@ func (c *Conn) readLoop() {
 			return
 		}
 		c.readAny.Store(true)
+		c.health.saw(f)
 		if err := c.dispatch(f); err != nil {
 			c.protocolFail(err)
 			return
@@ -200,6 +201,7 @@ func (c *Conn) onReset(id uint32, code http2.ErrCode) {
 		return
 	}
 	retry := c.role == roleClient && code == http2.ErrCodeRefusedStream && !s.gotResp && !s.noReplay
+	responded := s.gotResp
 	if retry {
 		c.parkLocked(s)
 	} else {
@@ -212,7 +214,7 @@ func (c *Conn) onReset(id uint32, code http2.ErrCode) {
 	}
 	s.forward(item{kind: itemReset, code: code})
 	if c.role == roleClient {
-		s.finish(Result{Code: resetCode(code)})
+		s.finish(Result{Code: resetCode(code), Responded: responded})
 	}
 }
 

@@ -45,6 +45,10 @@ type Result struct {
 	// request and that every request byte is still held, so the request may
 	// be sent again on another connection with Stream.Relink.
 	Retryable bool
+	// Responded reports, for a stream reset by either side, that the
+	// server's response headers had arrived: a call the server had begun
+	// answering rather than one it never answered.
+	Responded bool
 }
 
 // Observer follows the upstream half of one call.

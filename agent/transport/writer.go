@@ -212,7 +212,7 @@ func (c *Conn) nextOp(s *Stream, ended []*Stream) (writeOp, bool, []*Stream) {
 		c.popItem(s, false)
 		c.closeLocked(s)
 		if c.role == roleClient {
-			s.result = Result{Code: resetCode(it.code)}
+			s.result = Result{Code: resetCode(op.code), Responded: s.gotResp}
 			ended = append(ended, s)
 		}
 		return op, true, ended
