@@ -12,6 +12,20 @@ import (
 // numCodes is the number of gRPC status codes, OK (0) to Unauthenticated (16).
 const numCodes = int(codes.Unauthenticated) + 1
 
+// Outcomes beyond the gRPC codes, indexing Endpoint.codes after them.
+const (
+	outcomeRetried = numCodes + iota
+	numOutcomes
+)
+
+// outcomeLabel is the code label of an outcome.
+func outcomeLabel(o int) string {
+	if o == outcomeRetried {
+		return CodeRetried
+	}
+	return codes.Code(o).String()
+}
+
 // counterRef lets an atomic.Pointer hold a prometheus.Counter interface.
 type counterRef struct{ c prometheus.Counter }
 
@@ -24,9 +38,10 @@ type Endpoint struct {
 	inFlight  prometheus.Gauge
 	ejections prometheus.Counter
 
-	// codes holds the requests_total child of each code, resolved on first
-	// use so that only codes that occurred are exported.
-	codes [numCodes]atomic.Pointer[counterRef]
+	// codes holds the requests_total child of each code and of
+	// outcomeRetried, resolved on first use so that only outcomes that
+	// occurred are exported.
+	codes [numOutcomes]atomic.Pointer[counterRef]
 
 	mu        sync.Mutex // guards resolving codes against forget
 	forgotten bool
@@ -50,14 +65,31 @@ func (e *Endpoint) Begin() {
 	e.inFlight.Inc()
 }
 
-// End records the end of a request begun with Begin: its status code and
-// how long it took. Codes outside the gRPC range are counted as Unknown.
+// End records the end of a request begun with Begin: the status code the
+// client received and how long the call took. Codes outside the gRPC range
+// are counted as Unknown.
 func (e *Endpoint) End(code codes.Code, d time.Duration) {
 	e.inFlight.Dec()
 	e.duration.Observe(d.Seconds())
-	if c := e.counter(code); c != nil {
-		c.Inc()
+	if code >= codes.Code(numCodes) {
+		code = codes.Unknown
 	}
+	e.count(int(code))
+}
+
+// Retried records the end of an attempt begun with Begin that the endpoint
+// provably never processed and that was sent again to another endpoint. It
+// is counted with code CodeRetried and observes no duration: the call goes
+// on.
+func (e *Endpoint) Retried() {
+	e.inFlight.Dec()
+	e.count(outcomeRetried)
+}
+
+// Abandon undoes Begin for an attempt that sent nothing to the endpoint;
+// it is not counted as a request.
+func (e *Endpoint) Abandon() {
+	e.inFlight.Dec()
 }
 
 // Ejected counts an ejection of the endpoint.
@@ -65,31 +97,31 @@ func (e *Endpoint) Ejected() {
 	e.ejections.Inc()
 }
 
-// counter returns the requests_total child for code, or nil once the
+// count increments the requests_total child of outcome o, unless the
 // endpoint has been forgotten and the child was never resolved.
-func (e *Endpoint) counter(code codes.Code) prometheus.Counter {
-	if code >= codes.Code(numCodes) {
-		code = codes.Unknown
+func (e *Endpoint) count(o int) {
+	if ref := e.codes[o].Load(); ref != nil {
+		ref.c.Inc()
+		return
 	}
-	if ref := e.codes[code].Load(); ref != nil {
-		return ref.c
+	if c := e.resolve(o); c != nil {
+		c.Inc()
 	}
-	return e.resolve(code)
 }
 
-// resolve creates the requests_total child for code, unless the endpoint
-// was forgotten: recreating its series then would leak them.
-func (e *Endpoint) resolve(code codes.Code) prometheus.Counter {
+// resolve creates the requests_total child of outcome o, unless the
+// endpoint was forgotten: recreating its series then would leak them.
+func (e *Endpoint) resolve(o int) prometheus.Counter {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if ref := e.codes[code].Load(); ref != nil {
+	if ref := e.codes[o].Load(); ref != nil {
 		return ref.c
 	}
 	if e.forgotten {
 		return nil
 	}
-	c := e.up.m.requests.WithLabelValues(e.up.name, e.addr, code.String())
-	e.codes[code].Store(&counterRef{c: c})
+	c := e.up.m.requests.WithLabelValues(e.up.name, e.addr, outcomeLabel(o))
+	e.codes[o].Store(&counterRef{c: c})
 	return c
 }
 

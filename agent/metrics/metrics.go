@@ -3,15 +3,25 @@
 // Every series carries the upstream label, so one Prometheus job can scrape
 // many agents. The metrics are:
 //
-//	roundabout_agent_requests_total{upstream,endpoint,code}    finished RPCs, by gRPC status code
+//	roundabout_agent_requests_total{upstream,endpoint,code}    finished RPCs and retried attempts, by outcome
 //	roundabout_agent_request_duration_seconds{upstream}        RPC duration histogram
 //	roundabout_agent_requests_in_flight{upstream,endpoint}     RPCs started and not yet finished
 //	roundabout_agent_ejections_total{upstream,endpoint}        outlier ejections
 //	roundabout_agent_endpoints{upstream,state}                 endpoints by state
 //	roundabout_agent_strategy_info{upstream,strategy}          1 for the strategy in use
 //
-// A request that fails because no endpoint is usable is counted with
-// endpoint="none" and code="Unavailable".
+// The code of requests_total is the gRPC status the client received, by
+// name: a call the client cancelled is "Canceled", and one whose client reset
+// it after its deadline (grpc-timeout) passed is "DeadlineExceeded". What the
+// agent did itself has codes of its own:
+//
+//	endpoint="none", code="NoEndpoint"  the agent answered UNAVAILABLE: no endpoint could take the request
+//	endpoint=<addr>, code="Retried"     an attempt the endpoint provably never processed (refused stream,
+//	                                    above a GOAWAY's last stream, connection lost before sending),
+//	                                    sent again to another endpoint
+//
+// An attempt that sent nothing, because the picked connection closed before
+// the stream opened, is not counted.
 //
 // Per-request accounting (Endpoint.Begin and Endpoint.End) resolves its
 // label children once per endpoint and code, so the hot path neither
@@ -38,6 +48,16 @@ const (
 
 // NoEndpoint is the endpoint label of requests that found nothing usable.
 const NoEndpoint = "none"
+
+// Code labels of outcomes that are not a gRPC status from an endpoint.
+const (
+	// CodeNoEndpoint counts requests the agent answered with UNAVAILABLE
+	// because no endpoint could take them; their endpoint is NoEndpoint.
+	CodeNoEndpoint = "NoEndpoint"
+	// CodeRetried counts attempts an endpoint provably never processed
+	// that were sent again to another endpoint.
+	CodeRetried = "Retried"
+)
 
 // Endpoint states reported by Upstream.SetEndpoints.
 const (
@@ -73,7 +93,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "requests_total",
-			Help: "RPCs finished, by upstream, endpoint and gRPC status code.",
+			Help: "RPCs finished, by upstream, endpoint and gRPC status code; NoEndpoint and Retried count what the agent did itself.",
 		}, []string{labelUpstream, labelEndpoint, labelCode}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "request_duration_seconds",

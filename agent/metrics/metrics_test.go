@@ -35,11 +35,11 @@ func TestEndpointCountsRequestsByCode(t *testing.T) {
 		t.Fatalf("duration series = %d, want 1", n)
 	}
 	want := `
-# HELP roundabout_agent_requests_total RPCs finished, by upstream, endpoint and gRPC status code.
+# HELP roundabout_agent_requests_total RPCs finished, by upstream, endpoint and gRPC status code; NoEndpoint and Retried count what the agent did itself.
 # TYPE roundabout_agent_requests_total counter
+roundabout_agent_requests_total{code="NoEndpoint",endpoint="none",upstream="greet"} 0
 roundabout_agent_requests_total{code="OK",endpoint="10.0.0.1:50051",upstream="greet"} 3
 roundabout_agent_requests_total{code="Unavailable",endpoint="10.0.0.1:50051",upstream="greet"} 1
-roundabout_agent_requests_total{code="Unavailable",endpoint="none",upstream="greet"} 0
 `
 	if err := testutil.CollectAndCompare(m.requests, strings.NewReader(want)); err != nil {
 		t.Fatal(err)
@@ -150,7 +150,52 @@ func TestSetEndpointsAndNoEndpoint(t *testing.T) {
 	u.NoEndpoint()
 	checkValue(t, m.endpoints.WithLabelValues("greet", StateReady), 2)
 	checkValue(t, m.endpoints.WithLabelValues("greet", StateEjected), 1)
-	checkValue(t, m.requests.WithLabelValues("greet", NoEndpoint, "Unavailable"), 2)
+	checkValue(t, m.requests.WithLabelValues("greet", NoEndpoint, CodeNoEndpoint), 2)
+	if n := testutil.CollectAndCount(m.requests); n != 1 {
+		t.Fatalf("request series = %d, want only the NoEndpoint one", n)
+	}
+}
+
+// TestRetriedAndAbandonedAttempts: a retried attempt leaves the in-flight
+// gauge, is counted as Retried and observes no duration, since the call
+// goes on elsewhere; an abandoned one only leaves the gauge.
+func TestRetriedAndAbandonedAttempts(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	e := m.Upstream("greet").Endpoint("a:1")
+	for range 3 {
+		e.Begin()
+	}
+	e.Retried()
+	e.Abandon()
+	checkValue(t, m.requests.WithLabelValues("greet", "a:1", CodeRetried), 1)
+	checkValue(t, m.inFlight.WithLabelValues("greet", "a:1"), 1)
+	if n := testutil.CollectAndCount(m.requests); n != 2 {
+		t.Fatalf("request series = %d, want Retried and the NoEndpoint one", n)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "roundabout_agent_request_duration_seconds" {
+			if n := mf.GetMetric()[0].GetHistogram().GetSampleCount(); n != 0 {
+				t.Fatalf("%d durations observed for attempts that did not end a call", n)
+			}
+		}
+	}
+}
+
+// TestCancelledAndDeadlineCodesAreNamed: the two ways a client ends a call
+// are exported under their own gRPC names.
+func TestCancelledAndDeadlineCodesAreNamed(t *testing.T) {
+	m, _ := newTestMetrics(t)
+	e := m.Upstream("greet").Endpoint("a:1")
+	e.Begin()
+	e.End(codes.Canceled, time.Millisecond)
+	e.Begin()
+	e.End(codes.DeadlineExceeded, 2*time.Second)
+	checkValue(t, m.requests.WithLabelValues("greet", "a:1", "Canceled"), 1)
+	checkValue(t, m.requests.WithLabelValues("greet", "a:1", "DeadlineExceeded"), 1)
 }
 
 func TestMetricNamesArePrefixed(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc/codes"
 )
 
 // Upstream holds the metrics of one upstream. It is safe for concurrent use.
@@ -24,7 +23,7 @@ func newUpstream(m *Metrics, name string) *Upstream {
 		m:          m,
 		name:       name,
 		duration:   m.duration.WithLabelValues(name),
-		noEndpoint: m.requests.WithLabelValues(name, NoEndpoint, codes.Unavailable.String()),
+		noEndpoint: m.requests.WithLabelValues(name, NoEndpoint, CodeNoEndpoint),
 		endpoints:  map[string]*Endpoint{},
 	}
 }
@@ -77,7 +76,8 @@ func (u *Upstream) SetEndpoints(state string, n int) {
 	u.m.endpoints.WithLabelValues(u.name, state).Set(float64(n))
 }
 
-// NoEndpoint counts a request that failed because no endpoint was usable.
+// NoEndpoint counts a request the agent answered with UNAVAILABLE because
+// no endpoint was usable.
 func (u *Upstream) NoEndpoint() {
 	u.noEndpoint.Inc()
 }
