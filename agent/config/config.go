@@ -48,11 +48,18 @@ type Config struct {
 	DrainTimeout time.Duration
 	// LogLevel is one of debug, info, warn and error.
 	LogLevel string
-	// KeepaliveTime is the idle time after which the agent pings an
-	// endpoint's connection.
+	// ProbeAfter is how long a request may wait with nothing read on its
+	// endpoint's connection before the agent pings the connection; zero
+	// turns probes off.
+	ProbeAfter time.Duration
+	// ProbeTimeout is how long a probe may go unanswered before the
+	// connection is closed and the endpoint ejected.
+	ProbeTimeout time.Duration
+	// KeepaliveTime is how long a connection with long-running requests may
+	// stay quiet after an answered ping before the agent pings it again.
 	KeepaliveTime time.Duration
-	// KeepaliveTimeout is how long a ping may go unanswered before the
-	// connection is closed.
+	// KeepaliveTimeout is how long a keepalive ping may go unanswered
+	// before the connection is closed.
 	KeepaliveTimeout time.Duration
 	// EjectFailures is how many consecutive failures eject an endpoint.
 	EjectFailures int
@@ -71,6 +78,8 @@ const (
 	DefaultAdminAddr          = "127.0.0.1:9901"
 	DefaultDrainTimeout       = 30 * time.Second
 	DefaultLogLevel           = "info"
+	DefaultProbeAfter         = time.Second
+	DefaultProbeTimeout       = time.Second
 	DefaultKeepaliveTime      = 20 * time.Second
 	DefaultKeepaliveTimeout   = 10 * time.Second
 	DefaultEjectFailures      = 5
@@ -122,6 +131,8 @@ func defaults() *Config {
 		AdminAddr:          DefaultAdminAddr,
 		DrainTimeout:       DefaultDrainTimeout,
 		LogLevel:           DefaultLogLevel,
+		ProbeAfter:         DefaultProbeAfter,
+		ProbeTimeout:       DefaultProbeTimeout,
 		KeepaliveTime:      DefaultKeepaliveTime,
 		KeepaliveTimeout:   DefaultKeepaliveTimeout,
 		EjectFailures:      DefaultEjectFailures,

@@ -30,6 +30,8 @@ func TestDefaults(t *testing.T) {
 		AdminAddr:          "127.0.0.1:9901",
 		DrainTimeout:       30 * time.Second,
 		LogLevel:           "info",
+		ProbeAfter:         time.Second,
+		ProbeTimeout:       time.Second,
 		KeepaliveTime:      20 * time.Second,
 		KeepaliveTimeout:   10 * time.Second,
 		EjectFailures:      5,
@@ -44,6 +46,7 @@ func TestEveryFlag(t *testing.T) {
 		"--upstream=greet", "--listen=127.0.0.1:6000", "--endpoints-file=/etc/roundabout/endpoints",
 		"--strategy=ring-hash", "--hash-header=X-User-ID", "--admin-addr=:9000",
 		"--drain-timeout=1m", "--log-level=debug", "--keepalive-time=30s", "--keepalive-timeout=5s",
+		"--probe-after=500ms", "--probe-timeout=2s",
 		"--eject-failures=3", "--eject-backoff=10s", "--max-ejection-percent=100",
 		"--kubeconfig=/k", "--annotations-file=/etc/podinfo/annotations", "--lookaside-addr=127.0.0.1:9902",
 	)
@@ -61,6 +64,8 @@ func TestEveryFlag(t *testing.T) {
 		AdminAddr:          ":9000",
 		DrainTimeout:       time.Minute,
 		LogLevel:           "debug",
+		ProbeAfter:         500 * time.Millisecond,
+		ProbeTimeout:       2 * time.Second,
 		KeepaliveTime:      30 * time.Second,
 		KeepaliveTimeout:   5 * time.Second,
 		EjectFailures:      3,
@@ -108,6 +113,8 @@ func TestErrors(t *testing.T) {
 		{"negative drain timeout", append(base, "--drain-timeout=-1s"), []string{"--drain-timeout=-1s", "greater than 0"}},
 		{"bad log level", append(base, "--log-level=verbose"), []string{`--log-level="verbose"`, "debug, info, warn, error"}},
 		{"zero keepalive time", append(base, "--keepalive-time=0s"), []string{"--keepalive-time=0s", "greater than 0"}},
+		{"negative probe after", append(base, "--probe-after=-1s"), []string{"--probe-after=-1s", "must not be negative"}},
+		{"zero probe timeout", append(base, "--probe-timeout=0s"), []string{"--probe-timeout=0s", "greater than 0"}},
 		{"zero keepalive timeout", append(base, "--keepalive-timeout=0s"), []string{"--keepalive-timeout=0s", "greater than 0"}},
 		{"zero eject failures", append(base, "--eject-failures=0"), []string{"--eject-failures=0", "at least 1"}},
 		{"zero eject backoff", append(base, "--eject-backoff=0s"), []string{"--eject-backoff=0s", "greater than 0"}},
@@ -186,5 +193,15 @@ func TestNewLogger(t *testing.T) {
 	}
 	if _, err := NewLogger("trace"); err == nil || !strings.Contains(err.Error(), `"trace"`) {
 		t.Fatalf("NewLogger(trace) error = %v, want one naming the level", err)
+	}
+}
+
+func TestProbesCanBeTurnedOff(t *testing.T) {
+	c, _, err := parse("--upstream", "greet", "--endpoints", "10.0.0.1:50051", "--probe-after=0s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ProbeAfter != 0 {
+		t.Fatalf("--probe-after=0s parsed as %v", c.ProbeAfter)
 	}
 }

@@ -58,6 +58,8 @@ func (c *Config) validate(strategies []string) error {
 		validateOptionalHostPort("lookaside-addr", c.LookasideAddr),
 		validatePositive("drain-timeout", c.DrainTimeout),
 		validateLogLevel(c.LogLevel),
+		validateNotNegative("probe-after", c.ProbeAfter),
+		validatePositive("probe-timeout", c.ProbeTimeout),
 		validatePositive("keepalive-time", c.KeepaliveTime),
 		validatePositive("keepalive-timeout", c.KeepaliveTimeout),
 		validateAtLeast("eject-failures", c.EjectFailures, 1),
@@ -110,6 +112,13 @@ func validateHeader(flagName, name string) error {
 func validatePositive(flagName string, d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("--%s=%s: must be greater than 0, such as 30s", flagName, d)
+	}
+	return nil
+}
+
+func validateNotNegative(flagName string, d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("--%s=%s: must not be negative; 0 turns it off", flagName, d)
 	}
 	return nil
 }
