@@ -76,7 +76,7 @@ func (p *Pool) eject(e *Endpoint) {
 		e.Metrics.Ejected()
 	}
 	p.publishLocked()
-	time.AfterFunc(d, func() { p.readmit(e) })
+	p.afterLocked(d, func() { p.readmit(e) })
 }
 
 func (p *Pool) canEjectLocked() bool {

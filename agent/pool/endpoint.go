@@ -30,7 +30,9 @@ type Endpoint struct {
 	conn   atomic.Pointer[transport.Conn]
 	ctx    context.Context
 	cancel context.CancelFunc
-	goaway chan struct{}
+	// retiring counts the goroutines of connections that went away and
+	// still finish their streams; run waits for them.
+	retiring sync.WaitGroup
 
 	requests atomic.Int64
 	failed   atomic.Int64
@@ -46,7 +48,7 @@ type Endpoint struct {
 func newEndpoint(p *Pool, addr string) *Endpoint {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Endpoint{Addr: addr, Load: balancer.NewLoad(balancer.DefaultDecay), pool: p,
-		log: p.log.With(zap.String("endpoint", addr)), ctx: ctx, cancel: cancel, goaway: make(chan struct{}, 1)}
+		log: p.log.With(zap.String("endpoint", addr)), ctx: ctx, cancel: cancel}
 	if p.cfg.Metrics != nil {
 		e.Metrics = p.cfg.Metrics.Endpoint(addr)
 	}
@@ -69,11 +71,13 @@ func (e *Endpoint) state() string {
 }
 
 // run keeps one connection to the endpoint open until it is removed,
-// reconnecting with jittered exponential backoff.
+// reconnecting with jittered exponential backoff. It returns once every
+// connection it opened is closed.
 func (e *Endpoint) run() {
+	defer e.retiring.Wait()
 	backoff := e.pool.cfg.BackoffBase
 	for e.ctx.Err() == nil {
-		c, err := e.connect()
+		c, away, err := e.connect()
 		if err != nil {
 			e.log.Debug("connect failed", zap.Error(err), zap.Duration("retry_in", backoff))
 			e.connFailed()
@@ -82,7 +86,7 @@ func (e *Endpoint) run() {
 			continue
 		}
 		backoff = e.pool.cfg.BackoffBase
-		e.serve(c)
+		e.serve(c, away)
 	}
 }
 
@@ -96,38 +100,67 @@ func (e *Endpoint) sleep(d time.Duration) {
 	}
 }
 
-// connect dials the endpoint and waits for the server's SETTINGS.
-func (e *Endpoint) connect() (*transport.Conn, error) {
+// connect dials the endpoint and waits for the server's SETTINGS. away is
+// closed when the connection goes away.
+func (e *Endpoint) connect() (c *transport.Conn, away <-chan struct{}, err error) {
 	ctx, cancel := context.WithTimeout(e.ctx, e.pool.cfg.DialTimeout)
 	defer cancel()
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", e.Addr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ready := make(chan struct{})
-	ev := transport.Events{Ready: func() { close(ready) }, GoAway: e.goAway}
-	c, err := transport.NewClientConn(nc, e.pool.cfg.Transport, ev)
+	l := &link{e: e, ready: make(chan struct{}), away: make(chan struct{})}
+	c, err = transport.NewClientConn(nc, e.pool.cfg.Transport, transport.Events{Ready: l.onReady, GoAway: l.onGoAway})
 	if err != nil {
-		return nil, err
+		nc.Close()
+		return nil, nil, err
 	}
+	l.conn.Store(c)
 	select {
-	case <-ready:
-		return c, nil
+	case <-l.ready:
+		return c, l.away, nil
 	case <-c.Done():
-		return nil, c.Err()
+		c.Close()
+		return nil, nil, c.Err()
 	case <-ctx.Done():
 		c.Close()
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
+	}
+}
+
+// link is one connection of an endpoint as its transport callbacks see it.
+// The callbacks run on the connection's reader goroutine: they only signal
+// and take the connection out of rotation, never log or block, and do
+// nothing once the endpoint is stopping, so that a late event cannot act on
+// a pool that was closed.
+type link struct {
+	e     *Endpoint
+	conn  atomic.Pointer[transport.Conn] // set once the connection exists
+	ready chan struct{}
+	away  chan struct{}
+	once  sync.Once
+}
+
+func (l *link) onReady() { close(l.ready) }
+
+// onGoAway takes a connection the server is closing out of rotation at
+// once; serve retires it, and run dials a replacement. An event that
+// arrives before the connection is published is left to serve.
+func (l *link) onGoAway(http2.ErrCode, string) {
+	l.once.Do(func() { close(l.away) })
+	if l.e.ctx.Err() != nil {
+		return
+	}
+	if c := l.conn.Load(); c != nil && l.e.conn.CompareAndSwap(c, nil) {
+		l.e.pool.publish()
 	}
 }
 
 // serve publishes c until it closes, goes away or the endpoint is removed.
-func (e *Endpoint) serve(c *transport.Conn) {
-	select {
-	case <-e.goaway:
-	default:
-	}
+// It returns with c closed, except when c went away: its open streams then
+// finish on it in a goroutine of its own while run dials a replacement.
+func (e *Endpoint) serve(c *transport.Conn, away <-chan struct{}) {
 	e.conn.Store(c)
 	e.succeeded()
 	e.log.Info("endpoint connected")
@@ -138,27 +171,32 @@ func (e *Endpoint) serve(c *transport.Conn) {
 			e.log.Warn("endpoint connection lost", zap.Error(c.Err()))
 			e.pool.publish()
 		}
-	case <-e.goaway:
+		c.Close()
+	case <-away:
+		if e.conn.CompareAndSwap(c, nil) {
+			e.pool.publish()
+		}
+		e.log.Info("endpoint connection going away; reconnecting")
+		e.retiring.Go(func() { e.retire(c) })
 	case <-e.ctx.Done():
 		e.drain(c)
 	}
 }
 
-// goAway takes a connection the server is closing out of rotation; its open
-// streams finish on it while run dials a replacement.
-func (e *Endpoint) goAway(http2.ErrCode, string) {
-	if c := e.conn.Swap(nil); c != nil {
-		e.log.Info("endpoint connection going away; reconnecting")
-		e.pool.publish()
-		select {
-		case e.goaway <- struct{}{}:
-		default:
-		}
+// retire waits for the streams of a connection that went away to end, and
+// closes it; if the endpoint is removed meanwhile, the connection drains.
+func (e *Endpoint) retire(c *transport.Conn) {
+	select {
+	case <-c.Done():
+		c.Close()
+	case <-e.ctx.Done():
+		e.drain(c)
 	}
 }
 
 // drain lets the streams of a removed endpoint finish within the drain
-// timeout, then closes the connection.
+// timeout, or until the pool's Close runs out of time, then closes the
+// connection.
 func (e *Endpoint) drain(c *transport.Conn) {
 	e.conn.CompareAndSwap(c, nil)
 	c.GoAway()
@@ -168,8 +206,13 @@ func (e *Endpoint) drain(c *transport.Conn) {
 	case <-c.Done():
 	case <-t.C:
 		e.log.Warn("drain timeout; closing connection with streams in flight", zap.Int("streams", c.Active()))
-		c.Close()
+	case <-e.pool.abort:
+		if n := c.Active(); n > 0 {
+			e.log.Warn("pool closed before the drain ended; closing connection with streams in flight",
+				zap.Int("streams", n))
+		}
 	}
+	c.Close()
 }
 
 // remove stops reconnecting; the current connection drains.

@@ -67,7 +67,15 @@ type Pool struct {
 	builder   balancer.Builder
 	invalid   string // last rejected strategy request, for /debug/endpoints
 	closed    bool
-	wg        sync.WaitGroup
+	timers    map[*time.Timer]struct{} // pending afterLocked calls
+
+	// wg counts every goroutine the pool starts and every pending timer of
+	// afterLocked; Close waits for it.
+	wg sync.WaitGroup
+	// abort is closed when Close runs out of time: drains stop waiting
+	// and close their connections at once.
+	abort     chan struct{}
+	abortOnce sync.Once
 }
 
 // snapshot is what Pick reads: the picker and the endpoints it may return.
@@ -81,7 +89,7 @@ type snapshot struct {
 func New(cfg Config, b balancer.Builder) *Pool {
 	cfg = withDefaults(cfg)
 	p := &Pool{cfg: cfg, log: cfg.Logger.With(zap.String("upstream", cfg.Upstream)),
-		endpoints: map[string]*Endpoint{}, builder: b}
+		endpoints: map[string]*Endpoint{}, builder: b, timers: map[*time.Timer]struct{}{}, abort: make(chan struct{})}
 	if cfg.Metrics != nil {
 		cfg.Metrics.SetStrategy(b.Name())
 	}
@@ -160,11 +168,7 @@ func (p *Pool) addLocked(addr string) {
 	e := newEndpoint(p, addr)
 	p.endpoints[addr] = e
 	p.log.Info("endpoint added", zap.String("endpoint", addr))
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		e.run()
-	}()
+	p.wg.Go(e.run)
 }
 
 func (p *Pool) removeLocked(e *Endpoint) {
@@ -177,10 +181,14 @@ func (p *Pool) removeLocked(e *Endpoint) {
 }
 
 // SetStrategy swaps the strategy. Requests in flight keep their endpoint;
-// the next pick uses the new strategy.
+// the next pick uses the new strategy. It does nothing once the pool is
+// closed.
 func (p *Pool) SetStrategy(b balancer.Builder) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
 	from := p.builder.Name()
 	p.builder = b
 	p.invalid = ""
@@ -257,7 +265,12 @@ func (p *Pool) Ready() error {
 	return fmt.Errorf("upstream %q: no endpoint connected", p.cfg.Upstream)
 }
 
-// Close drains every endpoint, waiting until ctx ends at the latest.
+// Close removes every endpoint and lets their connections drain, each
+// within the drain timeout; when ctx ends first, the connections still
+// draining are closed at once. Close returns once every goroutine the pool
+// started has ended and every connection it opened is closed, so nothing
+// of the pool logs or runs afterwards; Update, SetStrategy and late
+// transport events are then no-ops. Calling Close again only waits.
 func (p *Pool) Close(ctx context.Context) {
 	p.mu.Lock()
 	p.closed = true
@@ -265,14 +278,46 @@ func (p *Pool) Close(ctx context.Context) {
 		e.remove()
 	}
 	p.endpoints = map[string]*Endpoint{}
+	for t := range p.timers {
+		if t.Stop() {
+			p.wg.Done()
+		}
+	}
+	clear(p.timers)
 	p.publishLocked()
 	p.mu.Unlock()
-	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+
+	drained := make(chan struct{})
+	var timer sync.WaitGroup
+	timer.Go(func() {
+		select {
+		case <-ctx.Done():
+			p.abortOnce.Do(func() { close(p.abort) })
+		case <-drained:
+		}
+	})
+	p.wg.Wait()
+	close(drained)
+	timer.Wait()
+}
+
+// afterLocked runs f in a goroutine of its own after d, unless the pool is
+// closed by then: Close stops the timer, or waits for f if it has started.
+// It serves the re-admission of ejected endpoints.
+func (p *Pool) afterLocked(d time.Duration, f func()) {
+	var t *time.Timer
+	p.wg.Add(1)
+	t = time.AfterFunc(d, func() {
+		defer p.wg.Done()
+		p.mu.Lock()
+		delete(p.timers, t)
+		closed := p.closed
+		p.mu.Unlock()
+		if !closed {
+			f()
+		}
+	})
+	p.timers[t] = struct{}{}
 }
 
 // Metrics is the upstream's metrics, or nil.
