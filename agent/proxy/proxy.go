@@ -9,7 +9,9 @@ package proxy
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -134,7 +136,9 @@ func (p *Proxy) serveConn(nc net.Conn) {
 
 // Shutdown stops accepting, tells every client connection that no new
 // streams are taken, and waits for the streams in flight to finish until
-// ctx ends; then it closes what is left.
+// ctx ends; then it closes what is left. It returns once every connection
+// it served has ended, so nothing of the proxy logs afterwards; a Serve
+// still running returns nil.
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	p.shutdown = true
@@ -152,11 +156,14 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
+	// Closed outside the lock: closing a connection waits for its reader,
+	// which may be serving a stream.
 	p.mu.Lock()
-	for c := range p.conns {
+	conns := slices.Collect(maps.Keys(p.conns))
+	p.mu.Unlock()
+	for _, c := range conns {
 		c.Close()
 	}
-	p.mu.Unlock()
 	<-done
 	return ctx.Err()
 }
