@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,6 +46,10 @@ type Server struct {
 	srv      *http.Server
 	listener net.Listener
 	done     chan struct{}
+
+	mu       sync.Mutex
+	stopping bool           // Shutdown started: requests not yet in a handler are refused
+	handlers sync.WaitGroup // requests in a handler
 }
 
 // New returns a server for cfg. It does not listen until Start.
@@ -57,7 +62,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{})}
 	s.srv = &http.Server{
-		Handler:           s.routes(),
+		Handler:           s.track(s.routes()),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ErrorLog:          zap.NewStdLog(cfg.Logger),
 	}
@@ -88,17 +93,42 @@ func (s *Server) serve() {
 }
 
 // Shutdown stops accepting connections and waits, until ctx is done, for
-// the ones in progress to finish. It is a no-op if the server never started.
+// the requests in progress to finish; then it closes the connections left
+// and returns ctx's error. Either way it returns once every handler has
+// returned, so nothing of the server logs afterwards. It is a no-op if the
+// server never started.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.listener == nil {
 		return nil
 	}
 	err := s.srv.Shutdown(ctx)
-	if err == nil {
-		<-s.done
-		s.log.Info("admin server stopped", zap.String("addr", s.Addr()))
+	if err != nil {
+		s.srv.Close()
 	}
+	<-s.done
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+	s.handlers.Wait()
+	s.log.Info("admin server stopped", zap.String("addr", s.Addr()))
 	return err
+}
+
+// track counts the requests in h, so that Shutdown can wait for them; a
+// request that reaches it once Shutdown waits is refused.
+func (s *Server) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		if s.stopping {
+			s.mu.Unlock()
+			writeText(w, http.StatusServiceUnavailable, "shutting down")
+			return
+		}
+		s.handlers.Add(1)
+		s.mu.Unlock()
+		defer s.handlers.Done()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Addr returns the bound address, or the configured one before Start.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,4 +155,42 @@ func TestShutdownBeforeStart(t *testing.T) {
 	if err := New(Config{Addr: "127.0.0.1:0"}).Shutdown(context.Background()); err != nil {
 		t.Fatalf("Shutdown before Start = %v, want nil", err)
 	}
+}
+
+// TestShutdownWaitsForHandlers: Shutdown whose context has ended closes the
+// connections at once and still returns only after the handler in progress
+// has returned.
+func TestShutdownWaitsForHandlers(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var returned atomic.Bool
+	s := New(Config{Addr: "127.0.0.1:0", Debug: func() any {
+		close(entered)
+		<-release
+		returned.Store(true)
+		return "late"
+	}})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	requested := make(chan error, 1)
+	go func() {
+		resp, err := http.Get("http://" + s.Addr() + "/debug/endpoints")
+		if err == nil {
+			resp.Body.Close()
+		}
+		requested <- err
+	}()
+	<-entered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// Had Shutdown not waited for the handler, it would return before the
+	// handler is released.
+	time.AfterFunc(50*time.Millisecond, func() { close(release) })
+	if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown with a request in progress and no time = %v, want %v", err, context.Canceled)
+	}
+	if !returned.Load() {
+		t.Fatal("Shutdown returned while a handler was still running")
+	}
+	<-requested
 }
