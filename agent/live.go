@@ -18,12 +18,12 @@ func (a *agent) startLive(ctx context.Context, errc chan<- error) {
 		return
 	}
 	base := annotations.Live{Strategy: a.cfg.Strategy, HashHeader: a.cfg.HashHeader}
-	go func() {
+	a.wg.Go(func() {
 		err := annotations.WatchLive(ctx, a.cfg.AnnotationsFile, base, a.log, a.applyLive)
 		if err != nil {
 			errc <- fmt.Errorf("--annotations-file: %w", err)
 		}
-	}()
+	})
 }
 
 // applyLive swaps the strategy and hash header. An unknown strategy keeps

@@ -38,9 +38,9 @@ func (a *agent) serveLookaside(errc chan<- error) {
 		return
 	}
 	a.log.Info("serving lookaside Resolve", zap.String("addr", a.lookLn.Addr().String()))
-	go func() {
+	a.wg.Go(func() {
 		if err := a.lookaside.Serve(a.lookLn); err != nil {
 			errc <- fmt.Errorf("lookaside: %w", err)
 		}
-	}()
+	})
 }

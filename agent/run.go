@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,9 @@ type agent struct {
 	upstreams []*upstream
 	lookaside *grpc.Server
 	lookLn    net.Listener
+	// wg counts the goroutines run starts: sources, proxies, the
+	// annotations watch and the lookaside server. shutdown waits for them.
+	wg sync.WaitGroup
 }
 
 func newAgent(cfg *config.Config, log *zap.Logger, m *metrics.Metrics) (*agent, error) {
@@ -77,6 +81,9 @@ func (a *agent) closeListeners() {
 	for _, u := range a.upstreams {
 		u.ln.Close()
 	}
+	if a.lookLn != nil {
+		a.lookLn.Close()
+	}
 }
 
 func (a *agent) run(ctx context.Context, reg *prometheus.Registry) error {
@@ -89,7 +96,7 @@ func (a *agent) run(ctx context.Context, reg *prometheus.Registry) error {
 	defer cancel()
 	errc := make(chan error, 2*len(a.upstreams)+2)
 	for _, u := range a.upstreams {
-		u.start(runCtx, errc)
+		u.start(runCtx, &a.wg, errc)
 	}
 	a.startLive(runCtx, errc)
 	a.serveLookaside(errc)
@@ -128,7 +135,9 @@ func (a *agent) debug() any {
 }
 
 // shutdown stops accepting, lets requests in flight finish within the drain
-// timeout, then closes the upstream connections and the admin server.
+// timeout, then closes the upstream connections and the admin server. The
+// context of run's goroutines has ended; shutdown returns once they have,
+// so "agent stopped" is the last line logged.
 func (a *agent) shutdown(adm *admin.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.DrainTimeout)
 	defer cancel()
@@ -146,5 +155,6 @@ func (a *agent) shutdown(adm *admin.Server) {
 		u.pool.Close(closeCtx)
 	}
 	adm.Shutdown(closeCtx)
+	a.wg.Wait()
 	a.log.Info("agent stopped")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 
 	"go.uber.org/zap"
 
@@ -65,17 +66,18 @@ func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, new
 	return &upstream{name: name, target: src, pool: p, proxy: px, ln: ln, log: log.With(zap.String("upstream", name))}, nil
 }
 
-// start runs the source and the proxy; a failure of either ends the agent.
-func (u *upstream) start(ctx context.Context, errc chan<- error) {
-	go func() {
+// start runs the source until ctx ends and the proxy until its Shutdown,
+// in goroutines counted by wg; a failure of either ends the agent.
+func (u *upstream) start(ctx context.Context, wg *sync.WaitGroup, errc chan<- error) {
+	wg.Go(func() {
 		if err := u.target.Watch(ctx, u.pool.Update); err != nil {
 			errc <- fmt.Errorf("upstream %s: endpoint source: %w", u.name, err)
 		}
-	}()
-	go func() {
+	})
+	wg.Go(func() {
 		if err := u.proxy.Serve(u.ln); err != nil {
 			errc <- fmt.Errorf("upstream %s: proxy: %w", u.name, err)
 		}
-	}()
+	})
 	u.log.Info("serving upstream", zap.String("listen", u.ln.Addr().String()))
 }

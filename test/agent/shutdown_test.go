@@ -46,6 +46,17 @@ func TestSIGTERMFinishesRequestsInFlight(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("agent still running 10s after its last request finished")
 	}
+	checkLastLine(t, a.Out.String(), `"agent stopped"`)
+}
+
+// checkLastLine checks that the last line of a process's output contains
+// want: nothing was logged after it.
+func checkLastLine(t *testing.T, out, want string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, want) {
+		t.Fatalf("last line of the output is %q, want one containing %s", last, want)
+	}
 }
 
 func waitInFlight(t *testing.T, a *agentProc, n int) {
