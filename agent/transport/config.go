@@ -8,9 +8,20 @@ import (
 
 // Defaults for Config.
 const (
-	DefaultStreamWindow     = 1 << 20
-	DefaultConnWindow       = 16 << 20
-	DefaultKeepaliveTime    = 20 * time.Second
+	// DefaultStreamWindow is the receive window of one stream. Together
+	// with DefaultMaxConcurrentStreams it bounds the DATA one client
+	// connection can have buffered: 100 streams × 128 KiB per direction.
+	DefaultStreamWindow = 128 << 10
+	DefaultConnWindow   = 16 << 20
+	// DefaultMaxConcurrentStreams is advertised to local clients; streams
+	// above it are refused.
+	DefaultMaxConcurrentStreams = 100
+	// DefaultMaxHeaderListSize bounds one decoded header block, as
+	// SETTINGS_MAX_HEADER_LIST_SIZE counts it.
+	DefaultMaxHeaderListSize = 64 << 10
+	// DefaultPrefaceTimeout is how long a new client connection has to send
+	// the HTTP/2 preface and its first SETTINGS frame.
+	DefaultPrefaceTimeout   = 5 * time.Second
 	DefaultKeepaliveTimeout = 10 * time.Second
 	DefaultProbeAfter       = time.Second
 	DefaultProbeTimeout     = time.Second
@@ -19,6 +30,16 @@ const (
 	DefaultReplayLimit = 64 << 10
 )
 
+// maxQueuedControlFrames bounds the control frames (SETTINGS and PING
+// acknowledgements, RST_STREAM, WINDOW_UPDATE) queued for a peer. A peer
+// that provokes more without reading them is sent GOAWAY ENHANCE_YOUR_CALM
+// and closed, as x/net/http2's server does.
+const maxQueuedControlFrames = 10000
+
+// goAwayTimeout is how long a connection closed for a protocol error
+// waits for its GOAWAY to be written before it is closed anyway.
+const goAwayTimeout = time.Second
+
 // Config tunes one Conn.
 type Config struct {
 	// StreamWindow is the receive window advertised for every stream, and so
@@ -26,6 +47,15 @@ type Config struct {
 	StreamWindow uint32
 	// ConnWindow is the connection-level receive window.
 	ConnWindow uint32
+	// MaxConcurrentStreams is the most streams a local client may have
+	// open on one connection (SETTINGS_MAX_CONCURRENT_STREAMS).
+	MaxConcurrentStreams uint32
+	// MaxHeaderListSize bounds a received header block
+	// (SETTINGS_MAX_HEADER_LIST_SIZE); a larger one fails its stream.
+	MaxHeaderListSize uint32
+	// PrefaceTimeout bounds the time from accepting a client connection to
+	// its preface and first SETTINGS frame.
+	PrefaceTimeout time.Duration
 	// ProbeAfter is how long a request on a client-role Conn may wait with
 	// no frame read on the connection before the Conn sends a PING to check
 	// that the server still answers. Zero disables probes.
@@ -53,6 +83,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ConnWindow == 0 {
 		c.ConnWindow = DefaultConnWindow
+	}
+	if c.MaxConcurrentStreams == 0 {
+		c.MaxConcurrentStreams = DefaultMaxConcurrentStreams
+	}
+	if c.MaxHeaderListSize == 0 {
+		c.MaxHeaderListSize = DefaultMaxHeaderListSize
+	}
+	if c.PrefaceTimeout == 0 {
+		c.PrefaceTimeout = DefaultPrefaceTimeout
 	}
 	if c.KeepaliveTimeout == 0 {
 		c.KeepaliveTimeout = DefaultKeepaliveTimeout

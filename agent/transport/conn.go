@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/net/http2"
@@ -20,6 +21,7 @@ var (
 	ErrClosed        = errors.New("connection closed")
 	ErrGoingAway     = errors.New("connection is going away")
 	errBadPreface    = errors.New("client did not send the HTTP/2 preface")
+	errKeepalive     = errors.New("keepalive ping not acknowledged")
 	errIDsExhausted  = errors.New("stream identifiers exhausted")
 	errNotServerRole = errors.New("only a server-role connection accepts streams")
 	errNoTrailers    = errors.New("server closed the stream without trailers")
@@ -30,6 +32,13 @@ type role uint8
 const (
 	roleServer role = iota // faces the local client
 	roleClient             // faces an upstream server
+)
+
+// readBufferSize and writeBufferSize size a connection's buffered reader
+// and writer; both are allocated only once the peer sent its preface.
+const (
+	readBufferSize  = 32 << 10
+	writeBufferSize = 32 << 10
 )
 
 // Handler serves the request streams a server-role Conn accepts.
@@ -68,17 +77,24 @@ type Conn struct {
 	kick    chan struct{}
 	done    chan struct{}
 	closeMu sync.Once
+	wg      sync.WaitGroup // the goroutines the Conn started
 	err     error
 	readAny atomic.Bool // a frame was read since the last keepalive check
 	pingAck chan struct{}
-	health  health
+	health  health // client role: probes and keepalive PINGs
+	// upOpen counts, on a server-role Conn, the upstream halves of its
+	// calls that have not ended. It exceeds the open streams while resets
+	// of the client are still on their way upstream.
+	upOpen atomic.Int32
 
 	mu             sync.Mutex
 	streams        map[uint32]*Stream
-	ctrl           []writeOp
+	ctrl           ctrlQueue
 	ready          streamQueue
 	connBlocked    []*Stream
 	waitSlot       []*Stream
+	resets         resetRing // streams recently closed by RST_STREAM
+	buffered       int       // DATA bytes queued for this connection's peer
 	sendWin        int64
 	recvUnacked    uint32
 	peerInitWin    int64
@@ -89,29 +105,37 @@ type Conn struct {
 	nextID         uint32
 	maxPeerID      uint32
 	active         int
+	started        bool // the preface was exchanged and the writer runs
 	goAwaySent     bool
 	peerGoAway     bool
 	closing        bool // close once the queued frames are flushed
+	aborting       bool // closing for an error: only control frames are still written
 	settled        bool // the peer's first SETTINGS arrived
 	closed         bool
 }
 
 func newConn(nc net.Conn, r role, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
-	c := &Conn{
+	return &Conn{
 		nc: nc, role: r, cfg: cfg, log: cfg.Logger,
-		bw:   bufio.NewWriterSize(nc, 64<<10),
 		kick: make(chan struct{}, 1), done: make(chan struct{}),
 		pingAck: make(chan struct{}, 1),
 		streams: map[uint32]*Stream{}, sendWin: 65535, peerInitWin: 65535,
 		peerMaxFrame: 16384, peerMaxStreams: math.MaxUint32, nextID: 1,
 	}
-	c.fr = http2.NewFramer(nil, bufio.NewReaderSize(nc, 64<<10))
+}
+
+// initFraming allocates the buffers and framers, once the connection
+// proved to speak HTTP/2, so that connections that never do cost little.
+func (c *Conn) initFraming() {
+	c.bw = bufio.NewWriterSize(c.nc, writeBufferSize)
+	c.fr = http2.NewFramer(nil, bufio.NewReaderSize(c.nc, readBufferSize))
+	c.fr.SetMaxReadFrameSize(maxFrameSize)
+	c.fr.MaxHeaderListSize = c.cfg.MaxHeaderListSize
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.SetReuseFrames()
 	c.wfr = http2.NewFramer(c.bw, nil)
 	c.henc = hpack.NewEncoder(&headerSink{c})
-	return c
 }
 
 // headerSink lets the HPACK encoder append into the writer's scratch buffer.
@@ -136,40 +160,49 @@ func NewServerConn(nc net.Conn, cfg Config, h Handler) *Conn {
 func NewClientConn(nc net.Conn, cfg Config, ev Events) (*Conn, error) {
 	c := newConn(nc, roleClient, cfg)
 	c.events = ev
+	c.initFraming()
 	if _, err := io.WriteString(c.bw, http2.ClientPreface); err != nil {
+		nc.Close()
 		return nil, err
 	}
 	if err := c.writeInitialSettings(); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("write client settings: %w", err)
 	}
-	go c.writeLoop()
-	go c.readLoop()
-	if c.cfg.KeepaliveTime > 0 || c.cfg.ProbeAfter > 0 {
-		go c.keepaliveLoop()
+	c.started = true
+	c.wg.Add(2)
+	go func() { defer c.wg.Done(); c.writeLoop() }()
+	go func() { defer c.wg.Done(); c.readLoop() }()
+	if c.cfg.KeepaliveTime > 0 {
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.keepaliveLoop() }()
 	}
 	return c, nil
 }
 
-// Serve runs a server-role connection until it closes.
+// Serve runs a server-role connection until it closes, and returns once
+// every goroutine of the connection ended.
 func (c *Conn) Serve() error {
 	if c.role != roleServer {
 		return errNotServerRole
 	}
-	if err := c.readPreface(); err != nil {
+	if err := c.handshake(); err != nil {
 		c.fail(err)
 		return err
 	}
-	if err := c.writeInitialSettings(); err != nil {
-		c.fail(err)
-		return err
-	}
-	go c.writeLoop()
+	c.wg.Add(1)
+	go func() { defer c.wg.Done(); c.writeLoop() }()
 	c.readLoop()
+	<-c.done
+	c.wg.Wait()
 	return c.Err()
 }
 
-func (c *Conn) readPreface() error {
+// handshake reads the client preface within PrefaceTimeout and answers
+// with the agent's settings. The first frame, which must be SETTINGS, is
+// read by the reader under the same deadline.
+func (c *Conn) handshake() error {
+	c.nc.SetReadDeadline(time.Now().Add(c.cfg.PrefaceTimeout))
 	buf := make([]byte, len(http2.ClientPreface))
 	if _, err := io.ReadFull(c.nc, buf); err != nil {
 		return fmt.Errorf("read preface: %w", err)
@@ -177,12 +210,25 @@ func (c *Conn) readPreface() error {
 	if string(buf) != http2.ClientPreface {
 		return errBadPreface
 	}
-	return nil
+	c.mu.Lock()
+	if c.closed || c.goAwaySent {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.initFraming()
+	c.started = true
+	c.mu.Unlock()
+	return c.writeInitialSettings()
 }
 
 func (c *Conn) writeInitialSettings() error {
-	settings := []http2.Setting{{ID: http2.SettingInitialWindowSize, Val: c.cfg.StreamWindow}}
-	if c.role == roleClient {
+	settings := []http2.Setting{
+		{ID: http2.SettingInitialWindowSize, Val: c.cfg.StreamWindow},
+		{ID: http2.SettingMaxHeaderListSize, Val: c.cfg.MaxHeaderListSize},
+	}
+	if c.role == roleServer {
+		settings = append(settings, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: c.cfg.MaxConcurrentStreams})
+	} else {
 		settings = append(settings, http2.Setting{ID: http2.SettingEnablePush, Val: 0})
 	}
 	if err := c.wfr.WriteSettings(settings...); err != nil {
@@ -214,11 +260,24 @@ func (c *Conn) Active() int {
 	return c.active + len(c.waitSlot)
 }
 
+// Buffered is the number of DATA bytes queued for the connection's peer
+// and not yet written: what the connection holds in memory for it.
+func (c *Conn) Buffered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buffered
+}
+
 // RemoteAddr is the peer's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
-// Close closes the connection at once; streams still open fail.
-func (c *Conn) Close() { c.fail(ErrClosed) }
+// Close closes the connection at once; streams still open fail. It returns
+// once the goroutines the Conn started have ended, so it must not be called
+// from a Handler, Observer or Events callback.
+func (c *Conn) Close() {
+	c.fail(ErrClosed)
+	c.wg.Wait()
+}
 
 func (c *Conn) wake() {
 	select {

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/net/http2"
@@ -12,14 +13,20 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 	if f.IsAck() {
 		return nil
 	}
+	if err := f.ForeachSetting(func(s http2.Setting) error { return s.Valid() }); err != nil {
+		return errConn(http2.ErrCode(err.(http2.ConnectionError)), "invalid SETTINGS value")
+	}
 	c.mu.Lock()
 	err := f.ForeachSetting(c.applySettingLocked)
-	c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameSettings, ack: true})
-	first := c.role == roleClient && !c.settled
+	c.queueCtrlLocked(writeOp{typ: http2.FrameSettings, ack: true})
+	first := !c.settled
 	c.settled = true
 	c.mu.Unlock()
 	c.wake()
-	if first && c.events.Ready != nil {
+	if first && c.role == roleServer {
+		c.nc.SetReadDeadline(time.Time{}) // the handshake is complete
+	}
+	if first && c.role == roleClient && c.events.Ready != nil {
 		c.events.Ready()
 	}
 	return err
@@ -32,6 +39,9 @@ func (c *Conn) applySettingLocked(s http2.Setting) error {
 		c.peerInitWin = int64(s.Val)
 		for _, st := range c.streams {
 			st.sendWin += delta
+			if st.sendWin > maxWindow {
+				return errConn(http2.ErrCodeFlowControl, "SETTINGS_INITIAL_WINDOW_SIZE overflows a stream window")
+			}
 			c.unblockLocked(st)
 		}
 	case http2.SettingMaxFrameSize:
@@ -61,26 +71,45 @@ func (c *Conn) onPing(f *http2.PingFrame) {
 		}
 		return
 	}
-	c.mu.Lock()
-	c.ctrl = append(c.ctrl, writeOp{typ: http2.FramePing, ack: true, ping: f.Data})
-	c.mu.Unlock()
-	c.wake()
+	c.queueCtrl(writeOp{typ: http2.FramePing, ack: true, ping: f.Data})
 }
 
 func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if f.StreamID == 0 {
 		c.sendWin += int64(f.Increment)
+		if c.sendWin > maxWindow {
+			c.mu.Unlock()
+			return errConn(http2.ErrCodeFlowControl, "WINDOW_UPDATE overflows the connection window")
+		}
 		for _, s := range c.connBlocked {
 			s.blocked = false
 			c.requeue(s)
 		}
 		clear(c.connBlocked)
 		c.connBlocked = c.connBlocked[:0]
-	} else if s := c.streams[f.StreamID]; s != nil {
-		s.sendWin += int64(f.Increment)
+		c.mu.Unlock()
+		c.wake()
+		return nil
+	}
+	s := c.streams[f.StreamID]
+	if s == nil {
+		idle := c.isIdleLocked(f.StreamID)
+		c.mu.Unlock()
+		if idle {
+			return errConn(http2.ErrCodeProtocol, fmt.Sprintf("WINDOW_UPDATE on idle stream %d", f.StreamID))
+		}
+		return nil
+	}
+	s.sendWin += int64(f.Increment)
+	overflow := s.sendWin > maxWindow
+	if !overflow {
 		c.unblockLocked(s)
+	}
+	c.mu.Unlock()
+	if overflow {
+		c.resetByUs(f.StreamID, http2.ErrCodeFlowControl)
+		return nil
 	}
 	c.wake()
 	return nil
@@ -145,8 +174,14 @@ func (c *Conn) GoAway() {
 		return
 	}
 	c.goAwaySent = true
+	if !c.started {
+		// Still in the handshake: there is nothing to drain.
+		c.mu.Unlock()
+		c.fail(ErrClosed)
+		return
+	}
 	// A client-role connection accepts no streams, so its last one is 0.
-	c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameGoAway, streamID: c.maxPeerID, code: http2.ErrCodeNo})
+	c.queueCtrlLocked(writeOp{typ: http2.FrameGoAway, streamID: c.maxPeerID, code: http2.ErrCodeNo})
 	if c.active == 0 && len(c.waitSlot) == 0 {
 		c.closing = true
 	}

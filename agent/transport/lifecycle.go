@@ -2,6 +2,7 @@ package transport
 
 import (
 	"math"
+	"slices"
 
 	"golang.org/x/net/http2"
 )
@@ -10,13 +11,22 @@ import (
 const maxStreamID = math.MaxInt32
 
 // push queues it for s and wakes the writer. Items for a closed stream are
-// dropped; items for a parked stream are held for Relink.
-func (c *Conn) push(s *Stream, it item) {
+// dropped; items for a parked stream are held for Relink. A reset for an
+// upstream stream that was never opened drops it without a frame; push
+// then returns it, ended, for the caller to finish once it holds no lock.
+func (c *Conn) push(s *Stream, it item) (ended *Stream) {
 	c.mu.Lock()
 	if s.closed {
 		c.mu.Unlock()
 		it.release()
-		return
+		return nil
+	}
+	if it.kind == itemReset && c.role == roleClient && !s.opened && !s.parked {
+		c.dropWaitingLocked(s)
+		c.closeLocked(s)
+		c.mu.Unlock()
+		s.result = Result{Code: resetCode(it.code)}
+		return s
 	}
 	if it.kind == itemHeaders {
 		s.started = true
@@ -25,6 +35,61 @@ func (c *Conn) push(s *Stream, it item) {
 	c.requeue(s)
 	c.mu.Unlock()
 	c.wake()
+	return nil
+}
+
+// pushData queues a received DATA payload for s, appending it to the
+// stream's last queued chunk while that has room, so that many small frames
+// cost their bytes and not a buffer each.
+func (c *Conn) pushData(s *Stream, p []byte, pad uint32, end bool, src *Stream) {
+	c.mu.Lock()
+	if s.closed {
+		c.mu.Unlock()
+		return
+	}
+	if n := len(s.q); n > 0 && s.q[n-1].appendData(p, pad, end, src) {
+		c.buffered += len(p)
+		c.requeue(s)
+		c.mu.Unlock()
+		c.wake()
+		return
+	}
+	it := item{kind: itemData, end: end, pad: pad, src: src}
+	if len(p) > 0 {
+		it.buf = copyFrame(p)
+		it.data = *it.buf
+	}
+	c.buffered += len(p)
+	s.q = append(s.q, it)
+	c.requeue(s)
+	c.mu.Unlock()
+	c.wake()
+}
+
+// appendData extends a queued DATA chunk with p when it can take it. The
+// writer may be writing the front of the chunk meanwhile; p lands after it.
+func (it *item) appendData(p []byte, pad uint32, end bool, src *Stream) bool {
+	if it.kind != itemData || it.end || it.src != src {
+		return false
+	}
+	if len(p) > 0 {
+		if it.buf == nil || cap(*it.buf)-len(*it.buf) < len(p) {
+			return false
+		}
+		*it.buf = append(*it.buf, p...)
+		it.data = it.data[:len(it.data)+len(p)]
+	}
+	it.pad += pad
+	it.end = end
+	return true
+}
+
+// dropWaitingLocked takes s off the list of streams waiting for a slot.
+func (c *Conn) dropWaitingLocked(s *Stream) {
+	if i := slices.Index(c.waitSlot, s); i >= 0 {
+		c.waitSlot = slices.Delete(c.waitSlot, i, i+1)
+		s.blocked = false
+	}
 }
 
 // popItem drops the head item of s; end marks the stream's sending side done.
@@ -50,6 +115,7 @@ func (c *Conn) closeLocked(s *Stream) {
 	}
 	s.closed = true
 	for i := range s.q {
+		c.buffered -= len(s.q[i].data)
 		s.q[i].release()
 	}
 	s.q = nil
@@ -161,7 +227,7 @@ func (c *Conn) credit(s *Stream, n uint32) {
 	if s.unacked < c.cfg.StreamWindow/4 {
 		return
 	}
-	c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameWindowUpdate, streamID: s.id, incr: s.unacked})
+	c.queueCtrlLocked(writeOp{typ: http2.FrameWindowUpdate, streamID: s.id, incr: s.unacked})
 	s.recvWin += int64(s.unacked)
 	s.unacked = 0
 	c.wake()

@@ -3,12 +3,14 @@ package transport
 import (
 	"errors"
 	"fmt"
-	"slices"
+	"math"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/codes"
 )
+
+// maxWindow is the largest flow-control window RFC 9113 allows.
+const maxWindow = math.MaxInt32
 
 func (c *Conn) readLoop() {
 	for {
@@ -16,10 +18,10 @@ func (c *Conn) readLoop() {
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {
-				c.resetByUs(se.StreamID, se.Code)
+				c.onStreamError(se)
 				continue
 			}
-			c.protocolFail(err)
+			c.readFailed(err)
 			return
 		}
 		c.readAny.Store(true)
@@ -28,32 +30,40 @@ func (c *Conn) readLoop() {
 			c.protocolFail(err)
 			return
 		}
+		if c.overflowed() {
+			c.protocolFail(errConn(http2.ErrCodeEnhanceYourCalm, "too many control frames queued for a peer that does not read"))
+			return
+		}
 	}
 }
 
-// protocolFail tells the peer why the connection ends, when it is a
-// protocol matter, and closes it.
-func (c *Conn) protocolFail(err error) {
-	var ce http2.ConnectionError
-	if errors.As(err, &ce) {
-		c.mu.Lock()
-		c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameGoAway, streamID: c.maxPeerID, code: http2.ErrCode(ce)})
-		c.closing = true
-		c.mu.Unlock()
-		c.wake()
-		return
+// readFailed ends the connection after the framer gave up: a frame above
+// the advertised size is a FRAME_SIZE_ERROR, other framing errors are the
+// connection errors the framer names, and anything else is the socket.
+func (c *Conn) readFailed(err error) {
+	if errors.Is(err, http2.ErrFrameTooLarge) {
+		err = errConn(http2.ErrCodeFrameSize, fmt.Sprintf("frame larger than the advertised maximum of %d bytes", maxFrameSize))
 	}
-	c.fail(err)
+	c.protocolFail(err)
 }
 
 func (c *Conn) dispatch(f http2.Frame) error {
+	if !c.isSettled() {
+		sf, ok := f.(*http2.SettingsFrame)
+		if !ok || sf.IsAck() {
+			return errConn(http2.ErrCodeProtocol, "the first frame must be SETTINGS")
+		}
+	}
 	switch f := f.(type) {
 	case *http2.DataFrame:
 		return c.onData(f)
 	case *http2.MetaHeadersFrame:
-		return c.onHeaders(f)
+		if c.role == roleServer {
+			return c.onRequestHeaders(f)
+		}
+		return c.onResponseHeaders(f)
 	case *http2.RSTStreamFrame:
-		c.onReset(f.StreamID, f.ErrCode)
+		return c.onReset(f.StreamID, f.ErrCode)
 	case *http2.SettingsFrame:
 		return c.onSettings(f)
 	case *http2.PingFrame:
@@ -62,10 +72,39 @@ func (c *Conn) dispatch(f http2.Frame) error {
 		return c.onWindowUpdate(f)
 	case *http2.GoAwayFrame:
 		c.onGoAway(f)
+	case *http2.PriorityFrame:
+		if f.StreamDep == f.StreamID {
+			c.resetByUs(f.StreamID, http2.ErrCodeProtocol)
+		}
 	case *http2.PushPromiseFrame:
-		return http2.ConnectionError(http2.ErrCodeProtocol)
+		return errConn(http2.ErrCodeProtocol, "PUSH_PROMISE with push disabled")
 	}
 	return nil
+}
+
+func (c *Conn) isSettled() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.settled
+}
+
+// isIdleLocked reports whether id names a stream that was never opened.
+func (c *Conn) isIdleLocked(id uint32) bool {
+	if c.role == roleServer {
+		return id%2 == 0 || id > c.maxPeerID
+	}
+	return id%2 == 0 || id >= c.nextID
+}
+
+// onStreamError answers a frame the framer rejected on one stream. A
+// rejected header block of a new stream still uses up its identifier.
+func (c *Conn) onStreamError(se http2.StreamError) {
+	c.mu.Lock()
+	if c.role == roleServer && se.StreamID > c.maxPeerID && se.StreamID%2 == 1 {
+		c.maxPeerID = se.StreamID
+	}
+	c.mu.Unlock()
+	c.resetByUs(se.StreamID, se.Code)
 }
 
 func (c *Conn) onData(f *http2.DataFrame) error {
@@ -73,12 +112,22 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 	c.mu.Lock()
 	c.creditConnLocked(n)
 	s := c.streams[f.StreamID]
-	if s == nil || s.recvEnd {
-		idle := s == nil && c.role == roleServer && f.StreamID > c.maxPeerID
-		c.mu.Unlock()
-		if idle {
-			return http2.ConnectionError(http2.ErrCodeProtocol)
+	if s == nil {
+		if c.isIdleLocked(f.StreamID) {
+			c.mu.Unlock()
+			return errConn(http2.ErrCodeProtocol, fmt.Sprintf("DATA on idle stream %d", f.StreamID))
 		}
+		_, byUs := c.resets.lookup(f.StreamID)
+		answer := c.role == roleServer && !byUs
+		c.mu.Unlock()
+		if answer {
+			c.resetByUs(f.StreamID, http2.ErrCodeStreamClosed)
+		}
+		return nil
+	}
+	if s.recvEnd {
+		c.mu.Unlock()
+		c.resetByUs(s.id, http2.ErrCodeStreamClosed)
 		return nil
 	}
 	s.recvWin -= int64(n)
@@ -90,13 +139,7 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 	end := f.StreamEnded()
 	c.markRecvEnd(s, end)
 	c.mu.Unlock()
-	data := f.Data()
-	it := item{kind: itemData, end: end, pad: n - uint32(len(data)), src: s}
-	if len(data) > 0 {
-		it.buf = copyFrame(data)
-		it.data = *it.buf
-	}
-	s.forward(it)
+	s.forwardData(f.Data(), n-uint32(len(f.Data())), end)
 	if end && c.role == roleClient {
 		s.finish(Result{Code: codes.Internal, Err: errNoTrailers})
 	}
@@ -107,7 +150,7 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 func (c *Conn) creditConnLocked(n uint32) {
 	c.recvUnacked += n
 	if c.recvUnacked >= c.cfg.ConnWindow/4 {
-		c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameWindowUpdate, incr: c.recvUnacked})
+		c.queueCtrlLocked(writeOp{typ: http2.FrameWindowUpdate, incr: c.recvUnacked})
 		c.recvUnacked = 0
 		c.wake()
 	}
@@ -124,84 +167,19 @@ func (c *Conn) markRecvEnd(s *Stream, end bool) {
 	}
 }
 
-func (c *Conn) onHeaders(f *http2.MetaHeadersFrame) error {
-	if f.Truncated {
-		c.resetByUs(f.StreamID, http2.ErrCodeProtocol)
-		return nil
-	}
-	fields := slices.Clone(f.Fields)
-	end := f.StreamEnded()
-	if c.role == roleServer {
-		return c.onRequestHeaders(f.StreamID, fields, end)
-	}
-	c.onResponseHeaders(f.StreamID, fields, end)
-	return nil
-}
-
-func (c *Conn) onRequestHeaders(id uint32, fields []hpack.HeaderField, end bool) error {
-	c.mu.Lock()
-	if s := c.streams[id]; s != nil {
-		c.markRecvEnd(s, end)
-		c.mu.Unlock()
-		s.forward(item{kind: itemHeaders, fields: fields, end: end})
-		return nil
-	}
-	if id%2 == 0 {
-		c.mu.Unlock()
-		return http2.ConnectionError(http2.ErrCodeProtocol)
-	}
-	if id <= c.maxPeerID {
-		// A stream that already ended, typically one reset here while the
-		// client was still sending.
-		c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameRSTStream, streamID: id, code: http2.ErrCodeStreamClosed})
-		c.mu.Unlock()
-		c.wake()
-		return nil
-	}
-	if c.goAwaySent {
-		c.maxPeerID = id
-		c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameRSTStream, streamID: id, code: http2.ErrCodeRefusedStream})
-		c.mu.Unlock()
-		c.wake()
-		return nil
-	}
-	s := c.newDownstream(id, fields, end)
-	c.mu.Unlock()
-	c.handler.ServeStream(s)
-	return nil
-}
-
-func (c *Conn) onResponseHeaders(id uint32, fields []hpack.HeaderField, end bool) {
+func (c *Conn) onReset(id uint32, code http2.ErrCode) error {
 	c.mu.Lock()
 	s := c.streams[id]
 	if s == nil {
+		idle := c.isIdleLocked(id)
 		c.mu.Unlock()
-		return
+		if idle {
+			return errConn(http2.ErrCodeProtocol, fmt.Sprintf("RST_STREAM on idle stream %d", id))
+		}
+		return nil
 	}
-	if !s.gotResp {
-		s.gotResp = true
-		c.dropReplay(s)
-	}
-	c.markRecvEnd(s, end)
-	c.mu.Unlock()
-	if end {
-		s.code = grpcStatus(fields)
-	}
-	s.forward(item{kind: itemHeaders, fields: fields, end: end})
-	if end {
-		s.finish(Result{Code: s.code})
-	}
-}
-
-func (c *Conn) onReset(id uint32, code http2.ErrCode) {
-	c.mu.Lock()
-	s := c.streams[id]
-	if s == nil {
-		c.mu.Unlock()
-		return
-	}
+	c.resets.add(id, false)
 	retry := c.role == roleClient && code == http2.ErrCodeRefusedStream && !s.gotResp && !s.noReplay
-	responded := s.gotResp
 	if retry {
 		c.parkLocked(s)
 	} else {
@@ -210,20 +188,22 @@ func (c *Conn) onReset(id uint32, code http2.ErrCode) {
 	c.mu.Unlock()
 	if retry {
 		s.finish(Result{Code: codes.Unavailable, Retryable: true})
-		return
+		return nil
 	}
 	s.forward(item{kind: itemReset, code: code})
 	if c.role == roleClient {
-		s.finish(Result{Code: resetCode(code), Responded: responded})
+		s.finish(Result{Code: resetCode(code)})
 	}
+	return nil
 }
 
 // resetByUs resets a stream for a local reason and tells both peers.
 func (c *Conn) resetByUs(id uint32, code http2.ErrCode) {
 	c.mu.Lock()
-	c.ctrl = append(c.ctrl, writeOp{typ: http2.FrameRSTStream, streamID: id, code: code})
+	c.queueCtrlLocked(writeOp{typ: http2.FrameRSTStream, streamID: id, code: code})
 	s := c.streams[id]
 	if s != nil {
+		c.resets.add(id, true)
 		c.closeLocked(s)
 	}
 	c.mu.Unlock()

@@ -20,6 +20,7 @@ func (c *Conn) Open(down *Stream, obs Observer) error {
 		return err
 	}
 	l.up = up
+	down.conn.upOpen.Add(1)
 	return nil
 }
 
@@ -36,6 +37,9 @@ func (c *Conn) openQueued(up *Stream, items []item) error {
 	up.sendWin = c.peerInitWin
 	up.recvWin = int64(c.cfg.StreamWindow)
 	up.q = items
+	for i := range items {
+		c.buffered += len(items[i].data)
+	}
 	c.requeue(up)
 	c.wake()
 	return nil
@@ -69,6 +73,9 @@ func (c *Conn) takeForReplay(s *Stream) []item {
 		items = append(items, item{kind: itemHeaders, fields: s.fields, end: s.headersEnd})
 		items = append(items, s.replay...)
 	}
+	for i := range s.q {
+		c.buffered -= len(s.q[i].data)
+	}
 	items = append(items, s.q...)
 	s.replay, s.q = nil, nil
 	return items
@@ -80,6 +87,9 @@ func (c *Conn) restore(s *Stream, items []item) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s.q = items
+	for i := range items {
+		c.buffered += len(items[i].data)
+	}
 }
 
 // forward queues an item received on s for the other half of its call.
@@ -97,7 +107,26 @@ func (s *Stream) forward(it item) {
 		it.release()
 		return
 	}
-	up.conn.push(up, it)
+	ended := up.conn.push(up, it)
+	l.mu.Unlock()
+	if ended != nil {
+		ended.finish(ended.result)
+	}
+}
+
+// forwardData queues a DATA payload received on s for the other half of
+// its call; pad is the frame's flow-controlled length beyond p.
+func (s *Stream) forwardData(p []byte, pad uint32, end bool) {
+	if s.conn.role == roleClient {
+		down := s.link.down
+		down.conn.pushData(down, p, pad, end, s)
+		return
+	}
+	l := s.link
+	l.mu.Lock()
+	if up := l.up; up != nil {
+		up.conn.pushData(up, p, pad, end, s)
+	}
 	l.mu.Unlock()
 }
 
@@ -107,6 +136,9 @@ func (s *Stream) finish(res Result) {
 	s.doneOnce.Do(func() {
 		relinked := s.obs != nil && s.obs.Done(res)
 		s.conn.discard(s)
+		if !relinked {
+			s.link.down.conn.upOpen.Add(-1)
+		}
 		if relinked || (res.Err == nil && !res.Retryable) {
 			return
 		}

@@ -65,7 +65,7 @@ func (c *Conn) writeLoop() {
 func (c *Conn) isClosing() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.closing && len(c.ctrl) == 0 && c.ready.len() == 0
+	return c.closing && len(c.ctrl.ops) == 0 && (c.aborting || c.ready.len() == 0)
 }
 
 func (c *Conn) writeOps(ops []writeOp) error {
@@ -154,10 +154,10 @@ func (c *Conn) maxFrame() uint32 {
 func (c *Conn) collect(ops []writeOp, ended []*Stream) ([]writeOp, []*Stream) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ops = append(ops, c.ctrl...)
-	clear(c.ctrl)
-	c.ctrl = c.ctrl[:0]
-	for c.ready.len() > 0 && len(ops) < batchLimit {
+	ops = append(ops, c.ctrl.ops...)
+	clear(c.ctrl.ops)
+	c.ctrl.ops = c.ctrl.ops[:0]
+	for !c.aborting && c.ready.len() > 0 && len(ops) < batchLimit {
 		s := c.ready.pop()
 		s.queued = false
 		if s.closed || s.parked || len(s.q) == 0 {
@@ -233,6 +233,7 @@ func (c *Conn) dataOp(s *Stream, it *item) (writeOp, bool) {
 		return writeOp{}, false
 	}
 	n = max(n, 0)
+	c.buffered -= int(n)
 	c.sendWin -= n
 	s.sendWin -= n
 	op := writeOp{typ: http2.FrameData, streamID: s.id, data: it.data[:n], credit: it.src, creditN: uint32(n)}
