@@ -1,10 +1,11 @@
 # Roundabout build, test and check targets. `make test` is the one test
-# command; .ci/run runs `make lint proto-check build` and then `make test`.
+# command; .ci/run runs `make lint proto-check build`, then `make test` and
+# `make conformance`.
 
 GO ?= go
 BIN := bin
 
-.PHONY: build test demo proto proto-check lint bench images controlplane
+.PHONY: build test demo proto proto-check lint bench conformance images controlplane
 
 # Binaries are built as the images build them: static, without cgo.
 BUILD := CGO_ENABLED=0 $(GO) build -trimpath
@@ -52,6 +53,11 @@ lint:
 ## bench: one table of rps, p50, p99 and RSS: direct, the agent, haproxy and nginx (see hack/bench/README.md)
 bench: build
 	BENCH_BIN_DIR=$(abspath $(BIN)) hack/bench/bench.sh
+
+## conformance: h2spec against the agent and a greet-server; fails on a case
+## that fails against the agent only (see hack/conformance/README.md)
+conformance: build
+	CONFORMANCE_BIN_DIR=$(abspath $(BIN)) hack/conformance/conformance.sh
 
 ## controlplane: etcd, kube-apiserver, kube-controller-manager, kube-proxy, kubectl and coredns into the cache (see hack/controlplane/README.md)
 controlplane:
