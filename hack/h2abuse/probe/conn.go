@@ -43,7 +43,14 @@ type DialOptions struct {
 	// RcvBuf, when positive, sets SO_RCVBUF before connecting, so that a
 	// connection that never reads stops the peer's writes quickly.
 	RcvBuf int
+	// Window, when positive, is advertised by Start as the initial stream
+	// window and the connection window, for a probe that reads its answers
+	// and never returns window.
+	Window uint32
 }
+
+// BigWindow is the receive window of probes that read whole answers.
+const BigWindow = 1 << 30
 
 // Dial connects to addr without sending anything.
 func Dial(ctx context.Context, addr string, opt DialOptions) (*Conn, error) {
@@ -78,9 +85,22 @@ func Start(ctx context.Context, addr string, opt DialOptions, settings ...http2.
 	if err != nil {
 		return nil, err
 	}
+	if opt.Window > 0 {
+		settings = append([]http2.Setting{{ID: http2.SettingInitialWindowSize, Val: opt.Window}}, settings...)
+	}
 	if err := c.Preface(settings...); err != nil {
 		c.Close()
 		return nil, err
+	}
+	if opt.Window > 65535 {
+		if err := c.Fr.WriteWindowUpdate(0, opt.Window-65535); err != nil {
+			c.Close()
+			return nil, err
+		}
+		if err := c.Flush(); err != nil {
+			c.Close()
+			return nil, err
+		}
 	}
 	return c, nil
 }

@@ -27,7 +27,7 @@ func reconnecting(ctx context.Context, t Target, deadline time.Time, workers int
 	for range workers {
 		wg.Go(func() {
 			for ctx.Err() == nil && time.Now().Before(deadline) {
-				c, err := Start(ctx, t.Addr, DialOptions{}, settings...)
+				c, err := Start(ctx, t.Addr, DialOptions{Window: BigWindow}, settings...)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
@@ -276,7 +276,7 @@ func hpackBomb(ctx context.Context, t Target, s Scale) Outcome {
 // tableSizeUpdate sends a header block that starts by raising the HPACK
 // table to 1 MiB, beyond what the peer allows.
 func tableSizeUpdate(ctx context.Context, t Target) string {
-	c, err := Start(ctx, t.Addr, DialOptions{})
+	c, err := Start(ctx, t.Addr, DialOptions{Window: BigWindow})
 	if err != nil {
 		return "dial: " + err.Error()
 	}
@@ -296,7 +296,7 @@ func tableSizeUpdate(ctx context.Context, t Target) string {
 
 func manyStreams(ctx context.Context, t Target, s Scale) Outcome {
 	var out Outcome
-	c, err := Start(ctx, t.Addr, DialOptions{})
+	c, err := Start(ctx, t.Addr, DialOptions{Window: BigWindow})
 	if err != nil {
 		out.Err = err
 		return out

@@ -133,7 +133,7 @@ func badHeaders(ctx context.Context, t Target, _ Scale) Outcome {
 }
 
 func runHeaderCase(ctx context.Context, t Target, hc headerCase) (string, Ending, error) {
-	c, err := Start(ctx, t.Addr, DialOptions{})
+	c, err := Start(ctx, t.Addr, DialOptions{Window: BigWindow})
 	if err != nil {
 		return "", Ending{}, err
 	}

@@ -13,6 +13,9 @@ import (
 // Server hosts: the three "pods" of the agent's upstream, on loopback.
 var serverHosts = []string{"127.0.1.1", "127.0.1.2", "127.0.1.3"}
 
+// minSideRun is the shortest time the side client runs alongside a probe.
+const minSideRun = time.Second
+
 // Runner measures probes against fresh processes, one set per probe, so
 // that each peak RSS (VmHWM, which only grows) belongs to one probe.
 type Runner struct {
@@ -173,7 +176,12 @@ func (r *Runner) measure(ctx context.Context, m *Measure, p Probe, s Scale, proc
 		terminated = true
 		return proc.Terminate(termWait)
 	}}
+	started := time.Now()
 	m.Outcome = p.Run(probeCtx, t)
+	if !terminated {
+		// A probe over in a moment still gets a side sample worth the name.
+		sleepCtx(probeCtx, minSideRun-time.Since(started))
+	}
 	stopSide()
 
 	if upstreams != nil && !terminated && !mon.capped.Load() {

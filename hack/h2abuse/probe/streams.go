@@ -65,7 +65,7 @@ func oneByteBody(n int) []byte {
 
 func oneByteData(ctx context.Context, t Target, s Scale) Outcome {
 	var out Outcome
-	c, err := Start(ctx, t.Addr, DialOptions{})
+	c, err := Start(ctx, t.Addr, DialOptions{Window: BigWindow})
 	if err != nil {
 		out.Err = err
 		return out
@@ -152,7 +152,7 @@ func bigFrames(ctx context.Context, t Target, s Scale) Outcome {
 
 // bigFrame opens a LongGreet stream and writes one DATA frame of 16 MiB on it.
 func bigFrame(ctx context.Context, t Target, zero []byte, deadline time.Time) (Ending, error) {
-	c, err := Start(ctx, t.Addr, DialOptions{})
+	c, err := Start(ctx, t.Addr, DialOptions{Window: BigWindow})
 	if err != nil {
 		return Ending{}, err
 	}
@@ -179,7 +179,7 @@ func bigFrame(ctx context.Context, t Target, zero []byte, deadline time.Time) (E
 
 func maxFrameSizeZero(ctx context.Context, t Target, _ Scale) Outcome {
 	var out Outcome
-	c, err := Start(ctx, t.Addr, DialOptions{}, http2.Setting{ID: http2.SettingMaxFrameSize, Val: 0})
+	c, err := Start(ctx, t.Addr, DialOptions{Window: BigWindow}, http2.Setting{ID: http2.SettingMaxFrameSize, Val: 0})
 	if err != nil {
 		out.Err = err
 		return out
@@ -201,7 +201,7 @@ func maxFrameSizeZero(ctx context.Context, t Target, _ Scale) Outcome {
 
 func windowOverflow(ctx context.Context, t Target, _ Scale) Outcome {
 	var out Outcome
-	c, err := Start(ctx, t.Addr, DialOptions{})
+	c, err := Start(ctx, t.Addr, DialOptions{Window: BigWindow})
 	if err != nil {
 		out.Err = err
 		return out
@@ -221,7 +221,7 @@ func windowOverflow(ctx context.Context, t Target, _ Scale) Outcome {
 	out.Ending, out.Closed = end, end.String()
 	out.Cases = append(out.Cases, Case{Name: "connection window past 2^31-1", Answer: end.String()})
 
-	c2, err := Start(ctx, t.Addr, DialOptions{})
+	c2, err := Start(ctx, t.Addr, DialOptions{Window: BigWindow})
 	if err != nil {
 		out.Err = err
 		return out
