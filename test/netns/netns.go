@@ -18,11 +18,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // marker is set in the environment of the binary running inside.
@@ -97,13 +100,51 @@ func Require(t testing.TB) {
 
 // AddAddr adds cidr to the namespace's loopback, for example an IPv6
 // address such as "fd00:10:244::11/128": only CIDR is local from the start.
-// Duplicate address detection is skipped, so the address is usable at once.
+// Duplicate address detection is skipped, and AddAddr returns once the
+// address takes a connection from itself. The address is removed when t
+// ends, so a test that adds one can run again in the same binary
+// (go test -count=2).
 func AddAddr(t testing.TB, cidr string) {
 	t.Helper()
 	Require(t)
+	prefix, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		t.Fatalf("AddAddr(%q): %v", cidr, err)
+	}
 	out, err := exec.Command("ip", "addr", "add", cidr, "dev", "lo", "nodad").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ip addr add %s dev lo: %v: %s", cidr, err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() {
+		out, err := exec.Command("ip", "addr", "del", cidr, "dev", "lo").CombinedOutput()
+		if err != nil {
+			t.Errorf("ip addr del %s dev lo: %v: %s", cidr, err, strings.TrimSpace(string(out)))
+		}
+	})
+	waitConnectable(t, prefix.Addr())
+}
+
+// waitConnectable returns once a TCP connection from ip to itself succeeds.
+// In a namespace made moments before, a connection to a new IPv6 address
+// can fail with "network is unreachable" for about a second.
+func waitConnectable(t testing.TB, ip netip.Addr) {
+	t.Helper()
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
+	if err != nil {
+		t.Fatalf("listen on %s: %v", ip, err)
+	}
+	defer ln.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s takes no connection: %v", ip, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
