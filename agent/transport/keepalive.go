@@ -196,10 +196,7 @@ func (c *Conn) pingLocked(now time.Time, nextID uint32, timeout time.Duration, k
 	h.sent++
 	h.lastSent = now
 	h.opened = nextID
-	c.mu.Lock()
-	c.ctrl = append(c.ctrl, writeOp{typ: http2.FramePing, ping: pingPayload})
-	c.mu.Unlock()
-	c.wake()
+	c.queueCtrl(writeOp{typ: http2.FramePing, ping: pingPayload})
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
