@@ -173,7 +173,7 @@ func NewClientConn(nc net.Conn, cfg Config, ev Events) (*Conn, error) {
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.writeLoop() }()
 	go func() { defer c.wg.Done(); c.readLoop() }()
-	if c.cfg.KeepaliveTime > 0 {
+	if c.cfg.KeepaliveTime > 0 || c.cfg.ProbeAfter > 0 {
 		c.wg.Add(1)
 		go func() { defer c.wg.Done(); c.keepaliveLoop() }()
 	}

@@ -180,6 +180,7 @@ func (c *Conn) onReset(id uint32, code http2.ErrCode) error {
 	}
 	c.resets.add(id, false)
 	retry := c.role == roleClient && code == http2.ErrCodeRefusedStream && !s.gotResp && !s.noReplay
+	responded := s.gotResp
 	if retry {
 		c.parkLocked(s)
 	} else {
@@ -192,7 +193,7 @@ func (c *Conn) onReset(id uint32, code http2.ErrCode) error {
 	}
 	s.forward(item{kind: itemReset, code: code})
 	if c.role == roleClient {
-		s.finish(Result{Code: resetCode(code)})
+		s.finish(Result{Code: resetCode(code), Responded: responded})
 	}
 	return nil
 }
