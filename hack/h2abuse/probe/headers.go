@@ -148,12 +148,11 @@ func runHeaderCase(ctx context.Context, t Target, hc headerCase) (string, Ending
 	if !custom {
 		done = func(e Ending) bool { return answered(e, id) }
 	}
-	end := obs.WaitFor(time.Second, done)
-	// Let a GOAWAY that follows the answer arrive too.
-	if !end.Ended() {
-		end = obs.WaitFor(100*time.Millisecond, func(Ending) bool { return false })
+	if !obs.WaitFor(time.Second, done).Ended() {
+		// Let a GOAWAY that follows the answer arrive too.
+		obs.WaitFor(100*time.Millisecond, func(Ending) bool { return false })
 	}
-	end = obs.Stop()
+	end := obs.Stop()
 	writeErr(&end, err)
 	switch {
 	case !done(end) && !end.Ended():
