@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // refuser answers every stream with a gRPC error, so a server-role Conn
@@ -78,4 +79,43 @@ func drain(c net.Conn) {
 			return
 		}
 	}
+}
+
+// FuzzClientConn feeds arbitrary bytes as an upstream server's side of a
+// connection that has one request in flight: the connection must end or go
+// on, never panic or hang.
+func FuzzClientConn(f *testing.F) {
+	var seed bytes.Buffer
+	fr := http2.NewFramer(&seed, nil)
+	fr.WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 10})
+	fr.WriteSettingsAck()
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x88}, EndHeaders: true})
+	fr.WriteData(1, false, []byte{0, 0, 0, 0, 1, 'x'})
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x40, 0x0b, 'g', 'r', 'p', 'c', '-', 's', 't', 'a', 't', 'u', 's', 0x01, '0'}, EndHeaders: true, EndStream: true})
+	fr.WritePing(false, [8]byte{1})
+	fr.WriteRSTStream(1, http2.ErrCodeRefusedStream)
+	fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+	f.Add(seed.Bytes())
+	f.Add([]byte{0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, b := net.Pipe()
+		go drain(a)
+		up, err := NewClientConn(b, Config{}, Events{})
+		if err != nil {
+			return
+		}
+		down := newConn(nil, roleServer, Config{})
+		s := down.newDownstream(1, []hpack.HeaderField{{Name: ":path", Value: "/x"}}, true)
+		up.Open(s, nil)
+		go func() {
+			a.Write(data)
+			a.Close()
+		}()
+		select {
+		case <-up.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("connection still open 5s after its server closed")
+		}
+		up.Close()
+	})
 }
