@@ -1,26 +1,51 @@
 package pool
 
 import (
+	"errors"
 	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
+
+	"github.com/roundabout-dev/roundabout/agent/transport"
 )
 
 // maxEjection caps how long one ejection lasts.
 const maxEjection = 5 * time.Minute
 
-// Report feeds the outcome of one request into passive outlier detection:
-// UNAVAILABLE results and transport failures count as consecutive failures,
-// anything else resets the count.
+// Report feeds the outcome of one request, its status code and the
+// transport failure that ended it if any, into passive outlier detection.
+// It is ReportResult for a call whose response had not begun.
 func (e *Endpoint) Report(code codes.Code, transportErr error) {
+	e.ReportResult(transport.Result{Code: code, Err: transportErr})
+}
+
+// ReportResult feeds the outcome of one request into passive outlier
+// detection. res.Code is the status the client saw: a reset after the
+// client's deadline passed is DeadlineExceeded. Transport failures,
+// UNAVAILABLE, and DEADLINE_EXCEEDED or CANCELLED before the server had
+// begun its response count as consecutive failures; anything else resets
+// the count.
+func (e *Endpoint) ReportResult(res transport.Result) {
 	e.requests.Add(1)
-	if code != codes.Unavailable && transportErr == nil {
+	if !isFailure(res) {
 		e.succeeded()
 		return
 	}
 	e.failed.Add(1)
 	e.fail()
+}
+
+// isFailure reports whether res says that the endpoint failed the request,
+// as opposed to the request or its client.
+func isFailure(res transport.Result) bool {
+	switch {
+	case res.Err != nil, res.Code == codes.Unavailable:
+		return true
+	case res.Code == codes.DeadlineExceeded, res.Code == codes.Canceled:
+		return !res.Responded
+	}
+	return false
 }
 
 func (e *Endpoint) connFailed() { e.fail() }
@@ -32,7 +57,7 @@ func (e *Endpoint) succeeded() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.failures = 0
-	if e.ejections == 0 {
+	if e.ejections == 0 || e.ejected {
 		return
 	}
 	if now := time.Now(); now.Sub(e.healthySince) >= e.pool.cfg.EjectBackoff {
@@ -44,46 +69,61 @@ func (e *Endpoint) succeeded() {
 func (e *Endpoint) fail() {
 	e.mu.Lock()
 	e.failures++
-	trip := e.failures >= e.pool.cfg.EjectFailures && !time.Now().Before(e.ejectedUntil) && !e.removed
+	trip := e.failures >= e.pool.cfg.EjectFailures && !e.ejected && !e.removed
 	e.mu.Unlock()
 	if trip {
-		e.pool.eject(e)
+		e.pool.eject(e, zap.Int("consecutive_failures", e.pool.cfg.EjectFailures))
 	}
 }
 
-// eject takes e out of rotation for a backoff that doubles with each
-// ejection, unless that would eject more than MaxEjectionPercent.
-func (p *Pool) eject(e *Endpoint) {
+// connDead ejects the endpoint at once when its connection closed because
+// the server stopped answering PINGs: requests sent to it would hang.
+func (e *Endpoint) connDead(err error) {
+	if errors.Is(err, transport.ErrPingTimeout) {
+		e.pool.eject(e, zap.NamedError("cause", err))
+	}
+}
+
+// eject takes e out of rotation, unless that would eject more than
+// MaxEjectionPercent. After a backoff that doubles with each ejection, a
+// probe that the endpoint answers puts it back.
+func (p *Pool) eject(e *Endpoint, why zap.Field) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	e.mu.Lock()
+	skip := e.ejected || e.removed
+	e.mu.Unlock()
+	if skip {
+		return
+	}
 	if !p.canEjectLocked() {
 		e.mu.Lock()
 		e.failures = 0
 		e.mu.Unlock()
 		e.log.Warn("endpoint not ejected: too many endpoints ejected already",
-			zap.Int("max_ejection_percent", p.cfg.MaxEjectionPercent))
+			zap.Int("max_ejection_percent", p.cfg.MaxEjectionPercent), why)
 		return
 	}
 	e.mu.Lock()
 	d := min(p.cfg.EjectBackoff<<min(e.ejections, 16), maxEjection)
 	e.ejections++
 	e.failures = 0
+	e.ejected = true
 	e.ejectedUntil = time.Now().Add(d)
-	e.healthySince = e.ejectedUntil
 	e.mu.Unlock()
-	e.log.Warn("endpoint ejected", zap.Duration("for", d), zap.Int("consecutive_failures", p.cfg.EjectFailures))
+	e.log.Warn("endpoint ejected", zap.Duration("for", d), why)
 	if e.Metrics != nil {
 		e.Metrics.Ejected()
 	}
 	p.publishLocked()
-	p.afterLocked(d, func() { p.readmit(e) })
+	p.afterLocked(d, e.readmit)
 }
 
 func (p *Pool) canEjectLocked() bool {
 	ejected := 0
 	for _, o := range p.endpoints {
 		o.mu.Lock()
-		if time.Now().Before(o.ejectedUntil) {
+		if o.ejected {
 			ejected++
 		}
 		o.mu.Unlock()
@@ -91,13 +131,39 @@ func (p *Pool) canEjectLocked() bool {
 	return (ejected+1)*100 <= p.cfg.MaxEjectionPercent*len(p.endpoints)
 }
 
-func (p *Pool) readmit(e *Endpoint) {
+// readmit ends an ejection whose backoff is over once the endpoint answers
+// a probe on its connection; no request is sent to it before. It is called
+// when the backoff ends and whenever a new connection is ready; without a
+// connection it waits for the next one.
+func (e *Endpoint) readmit() {
 	e.mu.Lock()
-	removed := e.removed
-	e.mu.Unlock()
-	if removed {
+	c := e.conn.Load()
+	if !e.ejected || e.removed || e.probing || c == nil || time.Now().Before(e.ejectedUntil) {
+		e.mu.Unlock()
 		return
 	}
-	e.log.Info("endpoint re-admitted")
-	p.publish()
+	e.probing = true
+	e.mu.Unlock()
+
+	err := c.Probe()
+
+	e.mu.Lock()
+	e.probing = false
+	ok := err == nil && e.ejected && !e.removed
+	if ok {
+		e.ejected = false
+		e.healthySince = time.Now()
+	}
+	e.mu.Unlock()
+	switch {
+	case ok:
+		e.log.Info("endpoint re-admitted", zap.String("by", "answered PING"))
+		e.pool.publish()
+	case errors.Is(err, transport.ErrPingPolicy):
+		// The server would count one more PING against the connection;
+		// a new connection is probed as soon as it is ready.
+		e.renew(c)
+	}
+	// Otherwise the probe failed and closed the connection, or it closed
+	// on its own: the next connection is probed once ready.
 }

@@ -41,7 +41,9 @@ type Endpoint struct {
 	removed      bool
 	failures     int
 	ejections    int
-	ejectedUntil time.Time
+	ejected      bool      // out of rotation until a probe is answered
+	ejectedUntil time.Time // when the current ejection's backoff ends
+	probing      bool      // a re-admission probe is running
 	healthySince time.Time // when the last ejection ended, or a backoff step was earned back
 }
 
@@ -62,7 +64,7 @@ func (e *Endpoint) state() string {
 	switch {
 	case e.removed:
 		return metrics.StateDraining
-	case time.Now().Before(e.ejectedUntil):
+	case e.ejected:
 		return metrics.StateEjected
 	case e.conn.Load() == nil:
 		return metrics.StateConnecting
@@ -165,8 +167,10 @@ func (e *Endpoint) serve(c *transport.Conn, away <-chan struct{}) {
 	e.succeeded()
 	e.log.Info("endpoint connected")
 	e.pool.publish()
+	e.readmit()
 	select {
 	case <-c.Done():
+		e.connDead(c.Err())
 		if e.conn.CompareAndSwap(c, nil) {
 			e.log.Warn("endpoint connection lost", zap.Error(c.Err()))
 			e.pool.publish()
@@ -192,6 +196,17 @@ func (e *Endpoint) retire(c *transport.Conn) {
 	case <-e.ctx.Done():
 		e.drain(c)
 	}
+}
+
+// renew retires c so that a new connection replaces it: c takes no new
+// request and closes once its streams end, and run then dials again.
+func (e *Endpoint) renew(c *transport.Conn) {
+	if !e.conn.CompareAndSwap(c, nil) {
+		return
+	}
+	e.log.Info("endpoint connection renewed: the server allows no PING on it before it sends data")
+	e.pool.publish()
+	c.GoAway()
 }
 
 // drain lets the streams of a removed endpoint finish within the drain
