@@ -51,7 +51,8 @@ func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, new
 	if src.label != "" {
 		name = src.label
 	}
-	tcfg := transport.Config{KeepaliveTime: cfg.KeepaliveTime, KeepaliveTimeout: cfg.KeepaliveTimeout, Logger: log}
+	tcfg := transport.Config{ProbeAfter: cfg.ProbeAfter, ProbeTimeout: cfg.ProbeTimeout,
+		KeepaliveTime: cfg.KeepaliveTime, KeepaliveTimeout: cfg.KeepaliveTimeout, Logger: log}
 	p := pool.New(pool.Config{
 		Upstream: name, Transport: tcfg, EjectFailures: cfg.EjectFailures, EjectBackoff: cfg.EjectBackoff,
 		MaxEjectionPercent: cfg.MaxEjectionPercent, DrainTimeout: cfg.DrainTimeout,

@@ -19,7 +19,8 @@ type call struct {
 	down     *transport.Stream
 	info     balancer.PickInfo
 	ep       *pool.Endpoint
-	start    time.Time
+	began    time.Time // when the first attempt was picked
+	start    time.Time // when the current attempt was picked
 	attempts int
 }
 
@@ -53,6 +54,9 @@ func (c *call) pick() (*pool.Endpoint, *transport.Conn, error) {
 	c.attempts++
 	c.ep = ep
 	c.start = time.Now()
+	if c.attempts == 1 {
+		c.began = c.start
+	}
 	ep.Load.Begin()
 	if ep.Metrics != nil {
 		ep.Metrics.Begin()
@@ -64,7 +68,7 @@ func (c *call) pick() (*pool.Endpoint, *transport.Conn, error) {
 func (c *call) abandon(ep *pool.Endpoint) {
 	ep.Load.Cancel()
 	if ep.Metrics != nil {
-		ep.Metrics.End(codes.Unavailable, 0)
+		ep.Metrics.Abandon()
 	}
 }
 
@@ -78,23 +82,49 @@ func (c *call) failNoEndpoint() {
 }
 
 // Done accounts the attempt that ended and, when the server never saw it,
-// sends the request again elsewhere.
+// sends the request again elsewhere. It is the one place where the outcome
+// of a call is recorded: in the endpoint's load, its outlier detection and
+// the metrics.
 func (c *call) Done(res transport.Result) bool {
 	now := time.Now()
 	rtt := now.Sub(c.start)
 	ep := c.ep
 	ep.Load.End(rtt, now)
-	if ep.Metrics != nil {
-		ep.Metrics.End(res.Code, rtt)
-	}
-	ep.Report(res.Code, res.Err)
+	res.Code = c.status(res.Code, now)
+	ep.ReportResult(res)
 	if c.p.log.Core().Enabled(zap.DebugLevel) {
 		c.logDone(res, rtt)
 	}
-	if !res.Retryable {
-		return false
+	if res.Retryable && c.retry() {
+		if ep.Metrics != nil {
+			ep.Metrics.Retried()
+		}
+		return true
 	}
-	return c.retry()
+	if ep.Metrics != nil {
+		ep.Metrics.End(res.Code, now.Sub(c.began))
+	}
+	return false
+}
+
+// status is the status the client sees for an attempt that ended with
+// code. A reset ends a call as CANCELLED, but when it came once the
+// client's deadline had passed (a gRPC client resets its call then, as a
+// gRPC server does when the propagated deadline passes) the client sees
+// DEADLINE_EXCEEDED.
+func (c *call) status(code codes.Code, now time.Time) codes.Code {
+	if code != codes.Canceled {
+		return code
+	}
+	v, ok := c.down.Header("grpc-timeout")
+	if !ok {
+		return code
+	}
+	timeout, ok := parseTimeout(v)
+	if !ok || now.Sub(c.began) < timeout-deadlineSlack(timeout) {
+		return code
+	}
+	return codes.DeadlineExceeded
 }
 
 func (c *call) retry() bool {
