@@ -78,7 +78,7 @@ const (
 	DefaultAdminAddr          = "127.0.0.1:9901"
 	DefaultDrainTimeout       = 30 * time.Second
 	DefaultLogLevel           = "info"
-	DefaultProbeAfter         = time.Second
+	DefaultProbeAfter         = 500 * time.Millisecond
 	DefaultProbeTimeout       = time.Second
 	DefaultKeepaliveTime      = 20 * time.Second
 	DefaultKeepaliveTimeout   = 10 * time.Second

@@ -23,7 +23,7 @@ const (
 	// the HTTP/2 preface and its first SETTINGS frame.
 	DefaultPrefaceTimeout   = 5 * time.Second
 	DefaultKeepaliveTimeout = 10 * time.Second
-	DefaultProbeAfter       = time.Second
+	DefaultProbeAfter       = 500 * time.Millisecond
 	DefaultProbeTimeout     = time.Second
 	// DefaultReplayLimit is how many request bytes an upstream stream keeps
 	// so that a request the server provably never processed can be retried.
