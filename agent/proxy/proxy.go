@@ -124,14 +124,22 @@ func (p *Proxy) serveConn(nc net.Conn) {
 	p.conns[c] = struct{}{}
 	p.wg.Add(1)
 	p.mu.Unlock()
-	go func() {
-		defer p.wg.Done()
-		err := c.Serve()
-		p.log.Debug("client connection closed", zap.Stringer("remote", nc.RemoteAddr()), zap.Error(err))
-		p.mu.Lock()
-		delete(p.conns, c)
-		p.mu.Unlock()
-	}()
+	go p.run(c)
+}
+
+// run serves one client connection. Its frame stays small, as the
+// goroutine's stack is most of what an idle connection costs.
+func (p *Proxy) run(c *transport.Conn) {
+	defer p.wg.Done()
+	p.closed(c, c.Serve())
+}
+
+//go:noinline
+func (p *Proxy) closed(c *transport.Conn, err error) {
+	p.log.Debug("client connection closed", zap.Stringer("remote", c.RemoteAddr()), zap.Error(err))
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
 }
 
 // Shutdown stops accepting, tells every client connection that no new

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -127,9 +128,14 @@ func newConn(nc net.Conn, r role, cfg Config) *Conn {
 
 // initFraming allocates the buffers and framers, once the connection
 // proved to speak HTTP/2, so that connections that never do cost little.
-func (c *Conn) initFraming() {
+// prefix holds bytes already read from the connection.
+func (c *Conn) initFraming(prefix []byte) {
+	var r io.Reader = c.nc
+	if len(prefix) > 0 {
+		r = io.MultiReader(bytes.NewReader(prefix), c.nc)
+	}
 	c.bw = bufio.NewWriterSize(c.nc, writeBufferSize)
-	c.fr = http2.NewFramer(nil, bufio.NewReaderSize(c.nc, readBufferSize))
+	c.fr = http2.NewFramer(nil, bufio.NewReaderSize(r, readBufferSize))
 	c.fr.SetMaxReadFrameSize(maxFrameSize)
 	c.fr.MaxHeaderListSize = c.cfg.MaxHeaderListSize
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
@@ -160,7 +166,7 @@ func NewServerConn(nc net.Conn, cfg Config, h Handler) *Conn {
 func NewClientConn(nc net.Conn, cfg Config, ev Events) (*Conn, error) {
 	c := newConn(nc, roleClient, cfg)
 	c.events = ev
-	c.initFraming()
+	c.initFraming(nil)
 	if _, err := io.WriteString(c.bw, http2.ClientPreface); err != nil {
 		nc.Close()
 		return nil, err
@@ -198,28 +204,35 @@ func (c *Conn) Serve() error {
 	return c.Err()
 }
 
-// handshake reads the client preface within PrefaceTimeout and answers
-// with the agent's settings. The first frame, which must be SETTINGS, is
-// read by the reader under the same deadline.
+// handshake reads the client preface and the header of the first frame,
+// which must be SETTINGS, within PrefaceTimeout, and answers with the
+// agent's settings. Until that header arrived the connection holds no
+// buffers. The reader reads the rest of the frame under the same deadline.
 func (c *Conn) handshake() error {
 	c.nc.SetReadDeadline(time.Now().Add(c.cfg.PrefaceTimeout))
-	buf := make([]byte, len(http2.ClientPreface))
-	if _, err := io.ReadFull(c.nc, buf); err != nil {
+	var buf [len(http2.ClientPreface) + frameHeaderLen]byte
+	if _, err := io.ReadFull(c.nc, buf[:len(http2.ClientPreface)]); err != nil {
 		return fmt.Errorf("read preface: %w", err)
 	}
-	if string(buf) != http2.ClientPreface {
+	if string(buf[:len(http2.ClientPreface)]) != http2.ClientPreface {
 		return errBadPreface
+	}
+	if _, err := io.ReadFull(c.nc, buf[len(http2.ClientPreface):]); err != nil {
+		return fmt.Errorf("read first frame: %w", err)
 	}
 	c.mu.Lock()
 	if c.closed || c.goAwaySent {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	c.initFraming()
+	c.initFraming(buf[len(http2.ClientPreface):])
 	c.started = true
 	c.mu.Unlock()
 	return c.writeInitialSettings()
 }
+
+// frameHeaderLen is the length of an HTTP/2 frame header.
+const frameHeaderLen = 9
 
 func (c *Conn) writeInitialSettings() error {
 	settings := []http2.Setting{
