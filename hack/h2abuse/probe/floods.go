@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,7 +106,8 @@ func rapidReset(ctx context.Context, t Target, s Scale) Outcome {
 		return out
 	}
 	out.Ending, out.Closed = ends[0], tally(ends)
-	out.note("%d Greet calls sent and reset in %s on %d connection(s)", streams.Load(), time.Since(start).Round(100*time.Millisecond), len(ends))
+	out.note("%d Greet calls sent and reset in %s on %d connection(s); first connection: %s",
+		streams.Load(), time.Since(start).Round(100*time.Millisecond), len(ends), answerSummary(ends[0]))
 	return out
 }
 
@@ -233,7 +236,7 @@ func hugeHeaders(ctx context.Context, t Target, s Scale) Outcome {
 	}
 	out.Ending, out.Closed = ends[0], tally(ends)
 	out.note("%d calls with 256 header fields of 1 KB in %s on %d connection(s); first connection: %s",
-		calls.Load(), time.Since(start).Round(100*time.Millisecond), len(ends), resetSummary(ends[0]))
+		calls.Load(), time.Since(start).Round(100*time.Millisecond), len(ends), answerSummary(ends[0]))
 	if v, ok := ends[0].Settings[http2.SettingMaxHeaderListSize]; ok {
 		out.note("advertised MAX_HEADER_LIST_SIZE %d", v)
 	} else {
@@ -268,7 +271,7 @@ func hpackBomb(ctx context.Context, t Target, s Scale) Outcome {
 	}
 	out.Ending, out.Closed = ends[0], tally(ends)
 	out.note("%d calls whose header list decodes to %d MiB, in %s on %d connection(s); first connection: %s",
-		calls.Load(), len(extra)*int(bomb.Size())>>20, time.Since(start).Round(100*time.Millisecond), len(ends), resetSummary(ends[0]))
+		calls.Load(), len(extra)*int(bomb.Size())>>20, time.Since(start).Round(100*time.Millisecond), len(ends), answerSummary(ends[0]))
 	out.Cases = append(out.Cases, Case{Name: "table size update to 1 MiB (above the 4096 advertised)", Answer: tableSizeUpdate(ctx, t)})
 	return out
 }
@@ -337,19 +340,22 @@ func manyStreams(ctx context.Context, t Target, s Scale) Outcome {
 		limit = fmt.Sprint(v)
 	}
 	out.note("%d streams opened in %s, held to %s; advertised MAX_CONCURRENT_STREAMS: %s; %s",
-		opened, took.Round(100*time.Millisecond), s.Duration, limit, resetSummary(end))
+		opened, took.Round(100*time.Millisecond), s.Duration, limit, answerSummary(end))
 	return out
 }
 
-// resetSummary lists the RST_STREAM codes received, e.g. "RST_STREAM
-// REFUSED_STREAM ×9900".
-func resetSummary(e Ending) string {
-	if len(e.Resets) == 0 {
-		return "no RST_STREAM"
-	}
+// answerSummary counts the answers a connection got, e.g. "grpc-status 0
+// ×120, RST_STREAM REFUSED_STREAM ×9900".
+func answerSummary(e Ending) string {
 	var parts []string
-	for code, n := range e.Resets {
-		parts = append(parts, fmt.Sprintf("%s ×%d", code, n))
+	for _, st := range slices.Sorted(maps.Keys(e.Statuses)) {
+		parts = append(parts, fmt.Sprintf("grpc-status %s ×%d", st, e.Statuses[st]))
 	}
-	return "RST_STREAM " + strings.Join(parts, ", ")
+	for _, code := range slices.Sorted(maps.Keys(e.Resets)) {
+		parts = append(parts, fmt.Sprintf("RST_STREAM %s ×%d", code, e.Resets[code]))
+	}
+	if len(parts) == 0 {
+		return "no answer"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -63,6 +63,9 @@ type Ending struct {
 	Streams  map[uint32]StreamEnd
 	// Resets counts the RST_STREAM frames received, by code.
 	Resets map[http2.ErrCode]int
+	// Statuses counts the grpc-status of the header blocks that ended a
+	// stream, by value.
+	Statuses map[string]int
 	// Settings are the values of the peer's SETTINGS frames, last one wins.
 	Settings map[http2.SettingID]uint32
 	Bytes    int64
@@ -95,7 +98,7 @@ type Observer struct {
 func Observe(c *Conn, opts ObserveOptions) *Observer {
 	o := &Observer{c: c, opts: opts, done: make(chan struct{}),
 		end: Ending{Frames: map[http2.FrameType]int{}, Streams: map[uint32]StreamEnd{},
-			Resets: map[http2.ErrCode]int{}, Settings: map[http2.SettingID]uint32{}}}
+			Resets: map[http2.ErrCode]int{}, Statuses: map[string]int{}, Settings: map[http2.SettingID]uint32{}}}
 	go o.run()
 	return o
 }
@@ -168,8 +171,21 @@ func (o *Observer) note(f http2.Frame) {
 		})
 	case *http2.RSTStreamFrame:
 		o.end.Resets[f.ErrCode]++
-		o.stream(f.StreamID, func(s *StreamEnd) { s.Reset, s.ResetCode = true, f.ErrCode })
+		o.stream(f.StreamID, func(s *StreamEnd) {
+			// The first reset is the answer; later ones answer frames
+			// that were already on their way.
+			if !s.Reset {
+				s.Reset, s.ResetCode = true, f.ErrCode
+			}
+		})
 	case *http2.MetaHeadersFrame:
+		if f.StreamEnded() {
+			for _, hf := range f.RegularFields() {
+				if hf.Name == "grpc-status" {
+					o.end.Statuses[hf.Value]++
+				}
+			}
+		}
 		o.stream(f.StreamID, func(s *StreamEnd) {
 			if v := f.PseudoValue("status"); v != "" {
 				s.HTTPStatus = v
@@ -241,6 +257,7 @@ func (o *Observer) Snapshot() Ending {
 	e.Frames = maps.Clone(o.end.Frames)
 	e.Streams = maps.Clone(o.end.Streams)
 	e.Resets = maps.Clone(o.end.Resets)
+	e.Statuses = maps.Clone(o.end.Statuses)
 	e.Settings = maps.Clone(o.end.Settings)
 	return e
 }
