@@ -22,7 +22,6 @@ var (
 	ErrClosed        = errors.New("connection closed")
 	ErrGoingAway     = errors.New("connection is going away")
 	errBadPreface    = errors.New("client did not send the HTTP/2 preface")
-	errKeepalive     = errors.New("keepalive ping not acknowledged")
 	errIDsExhausted  = errors.New("stream identifiers exhausted")
 	errNotServerRole = errors.New("only a server-role connection accepts streams")
 	errNoTrailers    = errors.New("server closed the stream without trailers")
