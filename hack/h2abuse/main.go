@@ -40,6 +40,10 @@ func run() error {
 	only := flag.String("only", "", "run only the probes whose name matches this regular expression")
 	noDirect := flag.Bool("no-direct", false, "skip the greet-server-direct column")
 	sideRate := flag.Int("side-rate", 200, "side client's Greet calls per second")
+	scale := probe.DefaultScale
+	flag.IntVar(&scale.PrefaceConns, "preface-conns", scale.PrefaceConns, "connections that send only the preface (idle-conns-sigterm)")
+	flag.IntVar(&scale.SilentConns, "silent-conns", scale.SilentConns, "connections that send nothing (idle-conns-sigterm)")
+	flag.IntVar(&scale.RapidResetConns, "rapid-reset-conns", scale.RapidResetConns, "connections resetting calls in parallel (rapid-reset)")
 	flag.Parse()
 
 	for _, bin := range []string{*agent, *greet} {
@@ -54,7 +58,6 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	scale := probe.DefaultScale
 	scale.Duration = *duration
 	r := &probe.Runner{
 		Bins:     probe.Binaries{Agent: *agent, GreetServer: *greet},

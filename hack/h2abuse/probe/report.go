@@ -46,6 +46,9 @@ func Details(m Measure) []string {
 		out = append(out, "probe error: "+m.Outcome.Err.Error())
 	}
 	out = append(out, m.Notes...)
+	if m.EndRSS > 0 {
+		out = append(out, fmt.Sprintf("RSS idle %s, peak %s, at the end %s", MiB(m.IdleRSS), MiB(m.PeakRSS), MiB(m.EndRSS)))
+	}
 	for _, c := range m.Cases {
 		out = append(out, fmt.Sprintf("%s -> %s", c.Name, c.Answer))
 	}

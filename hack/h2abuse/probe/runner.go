@@ -38,6 +38,10 @@ type Measure struct {
 	// IdleRSS is the resident memory before the probe, with the side
 	// client connected; PeakRSS the most it reached during the probe.
 	IdleRSS, PeakRSS uint64
+	// EndRSS is the resident memory at the end of the probe, or just
+	// before SIGTERM for a probe that sends one: what stayed, against the
+	// transient peak.
+	EndRSS uint64
 	// Capped is set when the process passed Cap and was killed.
 	Capped bool
 	// Died is set when the process exited during the probe on its own.
@@ -172,7 +176,11 @@ func (r *Runner) measure(ctx context.Context, m *Measure, p Probe, s Scale, proc
 	terminated := false
 	t := Target{Addr: addr, Terminate: func() (time.Duration, bool) {
 		stopSide()
-		mon.final() // the process's memory is gone once it exits
+		// The process's memory is gone once it exits.
+		mon.final()
+		if mem, err := ReadMem(pid); err == nil {
+			m.EndRSS = mem.RSS
+		}
 		terminated = true
 		return proc.Terminate(termWait)
 	}}
@@ -190,6 +198,9 @@ func (r *Runner) measure(ctx context.Context, m *Measure, p Probe, s Scale, proc
 		m.UpstreamAfter, _ = UpstreamConns(pid, upstreams)
 	}
 	mon.final()
+	if mem, err := ReadMem(pid); err == nil && !terminated {
+		m.EndRSS = mem.RSS
+	}
 	m.PeakRSS, m.Capped = mon.stop()
 	select {
 	case <-proc.Exited():
