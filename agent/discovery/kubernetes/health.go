@@ -23,9 +23,11 @@ type apiHealth struct {
 func newAPIHealth(log *zap.Logger) *apiHealth { return &apiHealth{log: log} }
 
 // observe records the outcome of one list or watch call made under ctx.
-// Calls cut short by the end of ctx are not failures of the API server.
+// Once ctx has ended, outcomes are ignored: a call cut short is no failure
+// of the API server, and a call that completes as the watch stops must not
+// log after Watch has returned.
 func (h *apiHealth) observe(ctx context.Context, err error) {
-	if err != nil && ctx.Err() != nil {
+	if ctx.Err() != nil {
 		return
 	}
 	h.mu.Lock()

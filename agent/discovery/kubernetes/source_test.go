@@ -143,11 +143,16 @@ func TestAPIHealthLogsOutageAndRecoveryOnce(t *testing.T) {
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	h.observe(cancelled, context.Canceled)
+	// Neither does a call that succeeds as the watch stops, once it has
+	// failed again.
+	h.observe(ctx, refused)
+	h.observe(cancelled, nil)
 	var msgs []string
 	for _, e := range logs.All() {
 		msgs = append(msgs, e.Message)
 	}
-	want := []string{"EndpointSlice watch failing, keeping the last endpoints", "EndpointSlice watch resumed"}
+	want := []string{"EndpointSlice watch failing, keeping the last endpoints", "EndpointSlice watch resumed",
+		"EndpointSlice watch failing, keeping the last endpoints"}
 	if !slices.Equal(msgs, want) {
 		t.Errorf("log lines = %q, want %q", msgs, want)
 	}
