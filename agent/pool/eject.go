@@ -40,6 +40,8 @@ func (e *Endpoint) ReportResult(res transport.Result) {
 // as opposed to the request or its client.
 func isFailure(res transport.Result) bool {
 	switch {
+	case res.Rejected:
+		return false
 	case res.Err != nil, res.Code == codes.Unavailable:
 		return true
 	case res.Code == codes.DeadlineExceeded, res.Code == codes.Canceled:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/roundabout-dev/roundabout/agent/pool"
 	"github.com/roundabout-dev/roundabout/agent/proxy"
+	"github.com/roundabout-dev/roundabout/agent/transport"
 	"github.com/roundabout-dev/roundabout/greet/server"
 	greetv1 "github.com/roundabout-dev/roundabout/proto/greet/v1"
 )
@@ -293,5 +294,37 @@ func TestRapidResetLeavesOthersServed(t *testing.T) {
 	c.nc.Close()
 	if code, ok := <-codes; ok && code != http2.ErrCodeEnhanceYourCalm {
 		t.Fatalf("the resetting client was sent GOAWAY %v, want ENHANCE_YOUR_CALM or none", code)
+	}
+}
+
+// TestHandshakesAreBounded fills the agent's handshake slots with
+// connections that never send a preface. The next connection waits in the
+// listen backlog, unanswered, until a slot frees when one of them times
+// out; then it is served.
+func TestHandshakesAreBounded(t *testing.T) {
+	srv := startCountedServer(t)
+	a := startAgent(t, "round-robin", []string{srv.Addr().String()}, func(_ *pool.Config, x *proxy.Config) {
+		x.MaxHandshakes = 2
+		x.Transport.PrefaceTimeout = 500 * time.Millisecond
+	})
+	start := time.Now()
+	for range 2 {
+		nc, err := net.Dial("tcp", a.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+	}
+	c := dialRaw(t, a.addr)
+	f := c.until("the agent's SETTINGS", func(f http2.Frame) bool {
+		s, ok := f.(*http2.SettingsFrame)
+		return ok && !s.IsAck()
+	})
+	if waited := time.Since(start); waited < 400*time.Millisecond {
+		t.Fatalf("third connection answered after %v, before a handshake slot was free", waited)
+	}
+	limit, _ := f.(*http2.SettingsFrame).Value(http2.SettingMaxConcurrentStreams)
+	if limit != transport.DefaultMaxConcurrentStreams {
+		t.Fatalf("SETTINGS_MAX_CONCURRENT_STREAMS = %d, want %d", limit, transport.DefaultMaxConcurrentStreams)
 	}
 }

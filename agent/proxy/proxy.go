@@ -33,10 +33,18 @@ type Config struct {
 	MaxAttempts int
 	// Transport configures the client-facing connections.
 	Transport transport.Config
+	// MaxHandshakes bounds the client connections accepted but not yet
+	// through the HTTP/2 preface; more wait, unaccepted, in the listen
+	// backlog. Zero means DefaultMaxHandshakes.
+	MaxHandshakes int
 	// Logger receives connection events and, at debug level, one line per
 	// request.
 	Logger *zap.Logger
 }
+
+// DefaultMaxHandshakes is the default of Config.MaxHandshakes. A connection
+// in its handshake costs about 5 KiB, so 1000 of them cost about 5 MiB.
+const DefaultMaxHandshakes = 1000
 
 // Proxy serves one upstream on one listener.
 type Proxy struct {
@@ -44,6 +52,10 @@ type Proxy struct {
 	pool       *pool.Pool
 	log        *zap.Logger
 	hashHeader atomic.Pointer[string]
+
+	// handshakes holds a token per connection still in its handshake.
+	handshakes chan struct{}
+	stop       chan struct{} // closed by Shutdown
 
 	mu       sync.Mutex
 	conns    map[*transport.Conn]struct{}
@@ -60,8 +72,12 @@ func New(cfg Config, p *pool.Pool) *Proxy {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
+	if cfg.MaxHandshakes == 0 {
+		cfg.MaxHandshakes = DefaultMaxHandshakes
+	}
 	px := &Proxy{cfg: cfg, pool: p, log: cfg.Logger.With(zap.String("upstream", cfg.Upstream)),
-		conns: map[*transport.Conn]struct{}{}}
+		conns: map[*transport.Conn]struct{}{},
+		handshakes: make(chan struct{}, cfg.MaxHandshakes), stop: make(chan struct{})}
 	px.hashHeader.Store(&cfg.HashHeader)
 	return px
 }
@@ -82,8 +98,17 @@ func (p *Proxy) Serve(ln net.Listener) error {
 		return nil
 	}
 	for {
+		// A connection is accepted only when a handshake slot is free, so
+		// that connections which never send their preface wait in the
+		// kernel's backlog rather than in the agent's memory.
+		select {
+		case p.handshakes <- struct{}{}:
+		case <-p.stop:
+			return nil
+		}
 		nc, err := ln.Accept()
 		if err != nil {
+			<-p.handshakes
 			if p.isShutdown() {
 				return nil
 			}
@@ -119,6 +144,7 @@ func (p *Proxy) serveConn(nc net.Conn) {
 	if p.shutdown {
 		p.mu.Unlock()
 		nc.Close()
+		<-p.handshakes
 		return
 	}
 	p.conns[c] = struct{}{}
@@ -131,7 +157,12 @@ func (p *Proxy) serveConn(nc net.Conn) {
 // goroutine's stack is most of what an idle connection costs.
 func (p *Proxy) run(c *transport.Conn) {
 	defer p.wg.Done()
-	p.closed(c, c.Serve())
+	err := c.Handshake()
+	<-p.handshakes
+	if err == nil {
+		err = c.Serve()
+	}
+	p.closed(c, err)
 }
 
 //go:noinline
@@ -149,6 +180,9 @@ func (p *Proxy) closed(c *transport.Conn, err error) {
 // still running returns nil.
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
+	if !p.shutdown {
+		close(p.stop)
+	}
 	p.shutdown = true
 	for _, ln := range p.lns {
 		ln.Close()

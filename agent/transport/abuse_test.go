@@ -39,6 +39,10 @@ func serveTCP(t *testing.T, cfg Config) *serving {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Small socket buffers, so that a peer that does not read blocks the
+	// writer after a few KiB rather than after what loopback would absorb.
+	sc.(*net.TCPConn).SetWriteBuffer(4 << 10)
+	nc.(*net.TCPConn).SetReadBuffer(4 << 10)
 	core, logs := observer.New(zapcore.InfoLevel)
 	cfg.Logger = zap.New(core)
 	s := &serving{conn: NewServerConn(sc, cfg, refuser{}), nc: nc, done: make(chan error, 1), logs: logs}
@@ -139,9 +143,6 @@ func TestFirstFrameMustBeSettings(t *testing.T) {
 // ends with ENHANCE_YOUR_CALM once it is full.
 func TestControlFloodFromAPeerThatDoesNotRead(t *testing.T) {
 	s := serveTCP(t, Config{})
-	if tc, ok := s.nc.(*net.TCPConn); ok {
-		tc.SetReadBuffer(4 << 10)
-	}
 	s.handshake(t)
 	var flood bytes.Buffer
 	fr := http2.NewFramer(&flood, nil)
@@ -149,7 +150,7 @@ func TestControlFloodFromAPeerThatDoesNotRead(t *testing.T) {
 		fr.WritePing(false, [8]byte{1})
 	}
 	go func() {
-		for range 20 { // bounded: at most 20 rounds of 20k PINGs
+		for range 100 { // bounded: at most 100 rounds of 20k PINGs
 			if _, err := s.nc.Write(flood.Bytes()); err != nil {
 				return
 			}

@@ -185,14 +185,29 @@ func NewClientConn(nc net.Conn, cfg Config, ev Events) (*Conn, error) {
 	return c, nil
 }
 
-// Serve runs a server-role connection until it closes, and returns once
-// every goroutine of the connection ended.
-func (c *Conn) Serve() error {
+// Handshake reads the client's preface within PrefaceTimeout and answers
+// with the agent's settings. Serve calls it when it was not called before.
+func (c *Conn) Handshake() error {
 	if c.role != roleServer {
 		return errNotServerRole
 	}
+	c.mu.Lock()
+	started := c.started
+	c.mu.Unlock()
+	if started {
+		return nil
+	}
 	if err := c.handshake(); err != nil {
 		c.fail(err)
+		return err
+	}
+	return nil
+}
+
+// Serve runs a server-role connection until it closes, and returns once
+// every goroutine of the connection ended.
+func (c *Conn) Serve() error {
+	if err := c.Handshake(); err != nil {
 		return err
 	}
 	c.wg.Add(1)

@@ -25,7 +25,7 @@ func (c *Conn) push(s *Stream, it item) (ended *Stream) {
 		c.dropWaitingLocked(s)
 		c.closeLocked(s)
 		c.mu.Unlock()
-		s.result = Result{Code: resetCode(it.code)}
+		s.result = Result{Code: resetCode(it.code), Rejected: it.local}
 		return s
 	}
 	if it.kind == itemHeaders {

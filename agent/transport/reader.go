@@ -216,5 +216,5 @@ func (c *Conn) resetByUs(id uint32, code http2.ErrCode) {
 		s.finish(Result{Code: codes.Internal, Err: fmt.Errorf("stream reset: %v", code)})
 		return
 	}
-	s.forward(item{kind: itemReset, code: http2.ErrCodeCancel})
+	s.forward(item{kind: itemReset, code: http2.ErrCodeCancel, local: true})
 }

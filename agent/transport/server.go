@@ -175,6 +175,8 @@ func (down *Stream) Reject(code codes.Code, msg string) {
 	up := l.up
 	l.mu.Unlock()
 	if up != nil {
-		up.conn.push(up, item{kind: itemReset, code: http2.ErrCodeCancel})
+		if ended := up.conn.push(up, item{kind: itemReset, code: http2.ErrCodeCancel, local: true}); ended != nil {
+			ended.finish(ended.result)
+		}
 	}
 }

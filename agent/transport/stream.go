@@ -26,6 +26,7 @@ type item struct {
 	data   []byte  // the part not yet written
 	pad    uint32  // flow-controlled bytes beyond data, credited with the last chunk
 	code   http2.ErrCode
+	local  bool    // a reset decided by the agent, not sent by a peer
 	src    *Stream // stream whose receive window is credited when data is written
 }
 
@@ -49,6 +50,10 @@ type Result struct {
 	// server's response headers had arrived: a call the server had begun
 	// answering rather than one it never answered.
 	Responded bool
+	// Rejected reports that the agent itself ended the upstream half,
+	// because the client broke the protocol on its stream: the result says
+	// nothing about the endpoint.
+	Rejected bool
 }
 
 // Observer follows the upstream half of one call.

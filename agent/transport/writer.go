@@ -209,10 +209,11 @@ func (c *Conn) nextOp(s *Stream, ended []*Stream) (writeOp, bool, []*Stream) {
 		return op, true, ended
 	case itemReset:
 		op := writeOp{typ: http2.FrameRSTStream, streamID: s.id, code: it.code}
+		local := it.local
 		c.popItem(s, false)
 		c.closeLocked(s)
 		if c.role == roleClient {
-			s.result = Result{Code: resetCode(op.code), Responded: s.gotResp}
+			s.result = Result{Code: resetCode(op.code), Responded: s.gotResp, Rejected: local}
 			ended = append(ended, s)
 		}
 		return op, true, ended
