@@ -76,7 +76,7 @@ func New(cfg Config, p *pool.Pool) *Proxy {
 		cfg.MaxHandshakes = DefaultMaxHandshakes
 	}
 	px := &Proxy{cfg: cfg, pool: p, log: cfg.Logger.With(zap.String("upstream", cfg.Upstream)),
-		conns: map[*transport.Conn]struct{}{},
+		conns:      map[*transport.Conn]struct{}{},
 		handshakes: make(chan struct{}, cfg.MaxHandshakes), stop: make(chan struct{})}
 	px.hashHeader.Store(&cfg.HashHeader)
 	return px
