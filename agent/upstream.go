@@ -52,14 +52,17 @@ func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, new
 		name = src.label
 	}
 	tcfg := transport.Config{ProbeAfter: cfg.ProbeAfter, ProbeTimeout: cfg.ProbeTimeout,
-		KeepaliveTime: cfg.KeepaliveTime, KeepaliveTimeout: cfg.KeepaliveTimeout, Logger: log}
+		KeepaliveTime: cfg.KeepaliveTime, KeepaliveTimeout: cfg.KeepaliveTimeout,
+		StreamWindow: uint32(cfg.StreamWindow), MaxHeaderListSize: uint32(cfg.MaxHeaderListSize), Logger: log}
 	p := pool.New(pool.Config{
 		Upstream: name, Transport: tcfg, EjectFailures: cfg.EjectFailures, EjectBackoff: cfg.EjectBackoff,
 		MaxEjectionPercent: cfg.MaxEjectionPercent, DrainTimeout: cfg.DrainTimeout,
 		Metrics: m.Upstream(name), Logger: log,
 	}, b)
 	px := proxy.New(proxy.Config{Upstream: name, HashHeader: cfg.HashHeader,
-		Transport: transport.Config{Logger: log}, Logger: log}, p)
+		Transport: transport.Config{MaxConcurrentStreams: uint32(cfg.MaxConcurrentStreams),
+			MaxHeaderListSize: uint32(cfg.MaxHeaderListSize), StreamWindow: uint32(cfg.StreamWindow), Logger: log},
+		Logger: log}, p)
 	ln, err := net.Listen("tcp", up.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--upstream=%s: listen on %s: %w", up.Name, up.Listen, err)

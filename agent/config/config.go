@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/roundabout-dev/roundabout/agent/transport"
 )
 
 // Config is the agent's validated configuration.
@@ -48,6 +50,15 @@ type Config struct {
 	DrainTimeout time.Duration
 	// LogLevel is one of debug, info, warn and error.
 	LogLevel string
+	// MaxConcurrentStreams is the most streams the local client may have
+	// open on one connection; more are refused.
+	MaxConcurrentStreams int
+	// MaxHeaderListSize bounds one request or response header block, in
+	// bytes as HTTP/2 counts them.
+	MaxHeaderListSize int
+	// StreamWindow is the flow-control window of one stream, and so the
+	// most bytes the agent buffers per stream and direction.
+	StreamWindow int
 	// ProbeAfter is how long a request may wait with nothing read on its
 	// endpoint's connection before the agent pings the connection; zero
 	// turns probes off.
@@ -73,18 +84,21 @@ type Config struct {
 
 // Defaults of the flags that have one.
 const (
-	DefaultListen             = "127.0.0.1:50051"
-	DefaultStrategy           = "round-robin"
-	DefaultAdminAddr          = "127.0.0.1:9901"
-	DefaultDrainTimeout       = 30 * time.Second
-	DefaultLogLevel           = "info"
-	DefaultProbeAfter         = 500 * time.Millisecond
-	DefaultProbeTimeout       = time.Second
-	DefaultKeepaliveTime      = 20 * time.Second
-	DefaultKeepaliveTimeout   = 10 * time.Second
-	DefaultEjectFailures      = 5
-	DefaultEjectBackoff       = 5 * time.Second
-	DefaultMaxEjectionPercent = 50
+	DefaultListen               = "127.0.0.1:50051"
+	DefaultStrategy             = "round-robin"
+	DefaultAdminAddr            = "127.0.0.1:9901"
+	DefaultDrainTimeout         = 30 * time.Second
+	DefaultLogLevel             = "info"
+	DefaultMaxConcurrentStreams = transport.DefaultMaxConcurrentStreams
+	DefaultMaxHeaderListSize    = transport.DefaultMaxHeaderListSize
+	DefaultStreamWindow         = transport.DefaultStreamWindow
+	DefaultProbeAfter           = 500 * time.Millisecond
+	DefaultProbeTimeout         = time.Second
+	DefaultKeepaliveTime        = 20 * time.Second
+	DefaultKeepaliveTimeout     = 10 * time.Second
+	DefaultEjectFailures        = 5
+	DefaultEjectBackoff         = 5 * time.Second
+	DefaultMaxEjectionPercent   = 50
 )
 
 // LogLevels are the values --log-level accepts.
@@ -127,16 +141,19 @@ func ParseTo(w io.Writer, args []string, strategies []string) (*Config, error) {
 
 func defaults() *Config {
 	return &Config{
-		Strategy:           DefaultStrategy,
-		AdminAddr:          DefaultAdminAddr,
-		DrainTimeout:       DefaultDrainTimeout,
-		LogLevel:           DefaultLogLevel,
-		ProbeAfter:         DefaultProbeAfter,
-		ProbeTimeout:       DefaultProbeTimeout,
-		KeepaliveTime:      DefaultKeepaliveTime,
-		KeepaliveTimeout:   DefaultKeepaliveTimeout,
-		EjectFailures:      DefaultEjectFailures,
-		EjectBackoff:       DefaultEjectBackoff,
-		MaxEjectionPercent: DefaultMaxEjectionPercent,
+		Strategy:             DefaultStrategy,
+		AdminAddr:            DefaultAdminAddr,
+		DrainTimeout:         DefaultDrainTimeout,
+		LogLevel:             DefaultLogLevel,
+		MaxConcurrentStreams: DefaultMaxConcurrentStreams,
+		MaxHeaderListSize:    DefaultMaxHeaderListSize,
+		StreamWindow:         DefaultStreamWindow,
+		ProbeAfter:           DefaultProbeAfter,
+		ProbeTimeout:         DefaultProbeTimeout,
+		KeepaliveTime:        DefaultKeepaliveTime,
+		KeepaliveTimeout:     DefaultKeepaliveTimeout,
+		EjectFailures:        DefaultEjectFailures,
+		EjectBackoff:         DefaultEjectBackoff,
+		MaxEjectionPercent:   DefaultMaxEjectionPercent,
 	}
 }
