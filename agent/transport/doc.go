@@ -2,23 +2,43 @@
 // frame level.
 //
 // A Conn is one HTTP/2 connection in either role: the server role faces the
-// local client, the client role faces one upstream server. A request stream
-// accepted on a server-role Conn is linked to a stream opened on a
+// local client (server.go), the client role faces one upstream server
+// (client.go); framing, flow control and writing are shared. A request
+// stream accepted on a server-role Conn is linked to a stream opened on a
 // client-role Conn; from then on HEADERS, DATA, trailers and RST_STREAM
 // received on one half are queued, unchanged in meaning, for the other half.
 // No gRPC message is decoded. Header blocks are decoded and re-encoded
 // because each connection has its own HPACK state.
 //
-// Flow control holds end to end. Each Conn advertises a receive window per
-// stream; the window of a stream is returned to its sender only once the
-// bytes have been written to the other connection. A slow reader on one side
-// therefore stops the writer on the other side, and the bytes buffered per
-// stream and direction never exceed the advertised stream window.
-// Connection-level windows are returned on receipt so that one blocked
-// stream cannot stall its neighbours.
+// A Conn is as strict with its peer as an HTTP/2 server must be, because one
+// client's mistake must not reach a connection other clients share: frames
+// are checked against RFC 9113 (frame sizes, stream states, SETTINGS values,
+// request pseudo-header fields) and what a gRPC server would answer with a
+// connection error is answered here on the one stream (server.go).
 //
-// Each Conn runs two goroutines: a reader that dispatches frames and a writer
-// that drains a queue of control frames and per-stream items into one
-// buffered writer, flushing when the queue is empty. Nothing in the data path
-// starts a goroutine per stream.
+// Memory is bounded per connection, whatever the peer does:
+//   - DATA: each Conn advertises a receive window per stream, and returns it
+//     to the sender only once the bytes were written to the other
+//     connection, so a slow reader on one side stops the writer on the
+//     other. Received frames are packed into shared chunks, so the bytes
+//     held per stream and direction never exceed the stream window
+//     (Conn.Buffered counts them), and a client has at most
+//     MaxConcurrentStreams streams. Connection-level windows are returned on
+//     receipt, so that one blocked stream cannot stall its neighbours.
+//   - Control frames owed to the peer go through one bounded queue
+//     (ctrl.go); a peer that provokes more than maxQueuedControlFrames
+//     without reading them is sent GOAWAY ENHANCE_YOUR_CALM and closed.
+//   - Header blocks are bounded by MaxHeaderListSize.
+//   - Streams a client resets before their upstream half ended are bounded
+//     by a multiple of MaxConcurrentStreams (rapid reset).
+//   - A client connection holds no buffers until its preface arrived, and
+//     must send it within PrefaceTimeout.
+//
+// Each Conn runs a reader that dispatches frames and a writer that drains
+// the control queue and then, round robin, the streams with writable items
+// into one buffered writer, flushing when there is nothing left. A
+// client-role Conn also runs a health loop that pings a connection on which
+// requests wait with nothing read (keepalive.go). Nothing in the data path
+// starts a goroutine per stream, and Close returns once the Conn's
+// goroutines have ended.
 package transport
