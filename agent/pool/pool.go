@@ -288,8 +288,8 @@ func (p *Pool) Close(ctx context.Context) {
 	p.mu.Unlock()
 
 	drained := make(chan struct{})
-	var timer sync.WaitGroup
-	timer.Go(func() {
+	var aborter sync.WaitGroup // aborts the drains if ctx ends before them
+	aborter.Go(func() {
 		select {
 		case <-ctx.Done():
 			p.abortOnce.Do(func() { close(p.abort) })
@@ -298,13 +298,17 @@ func (p *Pool) Close(ctx context.Context) {
 	})
 	p.wg.Wait()
 	close(drained)
-	timer.Wait()
+	aborter.Wait()
 }
 
 // afterLocked runs f in a goroutine of its own after d, unless the pool is
 // closed by then: Close stops the timer, or waits for f if it has started.
-// It serves the re-admission of ejected endpoints.
+// On a closed pool it does nothing. It serves the re-admission of ejected
+// endpoints.
 func (p *Pool) afterLocked(d time.Duration, f func()) {
+	if p.closed {
+		return
+	}
 	var t *time.Timer
 	p.wg.Add(1)
 	t = time.AfterFunc(d, func() {
