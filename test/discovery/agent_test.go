@@ -53,10 +53,13 @@ func startAgent(t testing.TB, c *kubeCluster, upstream string) *agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go px.Serve(ln)
+	served := make(chan error, 1)
+	go func() { served <- px.Serve(ln) }()
 	ctx, cancel := context.WithCancel(context.Background())
 	watched := make(chan error, 1)
 	go func() { watched <- k8sdiscovery.New(c.slices, up, log).Watch(ctx, p.Update) }()
+	// Everything the agent started has ended when the cleanup returns, so
+	// nothing logs to the test's logger after the test.
 	t.Cleanup(func() {
 		cancel()
 		if err := <-watched; err != nil {
@@ -65,6 +68,9 @@ func startAgent(t testing.TB, c *kubeCluster, upstream string) *agent {
 		stopCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 		defer stop()
 		_ = px.Shutdown(stopCtx)
+		if err := <-served; err != nil {
+			t.Errorf("proxy Serve: %v", err)
+		}
 		p.Close(stopCtx)
 	})
 	return &agent{up: up, pool: p, client: greetClient(t, ln.Addr().String()), logs: logs}
