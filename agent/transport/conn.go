@@ -68,11 +68,12 @@ type Conn struct {
 	handler Handler
 	events  Events
 
-	fr   *http2.Framer // reader goroutine only
-	wfr  *http2.Framer // writer goroutine only
-	bw   *bufio.Writer
-	henc *hpack.Encoder
-	hbuf []byte
+	fr          *http2.Framer // reader goroutine only
+	sawSettings bool          // reader goroutine only: the peer's first frame was SETTINGS
+	wfr         *http2.Framer // writer goroutine only
+	bw          *bufio.Writer
+	henc        *hpack.Encoder
+	hbuf        []byte
 
 	kick    chan struct{}
 	done    chan struct{}

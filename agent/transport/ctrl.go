@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,13 +15,13 @@ import (
 // with GOAWAY ENHANCE_YOUR_CALM instead of growing.
 type ctrlQueue struct {
 	ops      []writeOp
-	overflow bool // more than maxQueuedControlFrames were owed at once
+	overflow atomic.Bool // more than maxQueuedControlFrames were owed at once
 }
 
 // queueCtrlLocked is the one way a control frame is queued. c.mu is held.
 func (c *Conn) queueCtrlLocked(op writeOp) {
 	if len(c.ctrl.ops) >= maxQueuedControlFrames {
-		c.ctrl.overflow = true
+		c.ctrl.overflow.Store(true)
 		return
 	}
 	c.ctrl.ops = append(c.ctrl.ops, op)
@@ -35,11 +36,7 @@ func (c *Conn) queueCtrl(op writeOp) {
 }
 
 // overflowed reports that the peer let too many control frames pile up.
-func (c *Conn) overflowed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ctrl.overflow
-}
+func (c *Conn) overflowed() bool { return c.ctrl.overflow.Load() }
 
 // resetRing remembers the last streams closed by RST_STREAM and who sent
 // it, so that frames still in flight for them are told apart from frames

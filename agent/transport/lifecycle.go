@@ -176,7 +176,10 @@ func (c *Conn) openLocked(s *Stream) (ok, refused bool) {
 	c.streams[s.id] = s
 	c.active++
 	if c.nextID > maxStreamID {
-		go c.exhausted()
+		// Called by the writer, which holds a count of c.wg, so Close
+		// cannot have finished waiting yet.
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.exhausted() }()
 	}
 	return true, false
 }

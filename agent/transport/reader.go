@@ -48,11 +48,12 @@ func (c *Conn) readFailed(err error) {
 }
 
 func (c *Conn) dispatch(f http2.Frame) error {
-	if !c.isSettled() {
+	if !c.sawSettings {
 		sf, ok := f.(*http2.SettingsFrame)
 		if !ok || sf.IsAck() {
 			return errConn(http2.ErrCodeProtocol, "the first frame must be SETTINGS")
 		}
+		c.sawSettings = true
 	}
 	switch f := f.(type) {
 	case *http2.DataFrame:
@@ -80,12 +81,6 @@ func (c *Conn) dispatch(f http2.Frame) error {
 		return errConn(http2.ErrCodeProtocol, "PUSH_PROMISE with push disabled")
 	}
 	return nil
-}
-
-func (c *Conn) isSettled() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.settled
 }
 
 // isIdleLocked reports whether id names a stream that was never opened.
