@@ -123,6 +123,7 @@ func newConn(nc net.Conn, r role, cfg Config) *Conn {
 		pingAck: make(chan struct{}, 1),
 		streams: map[uint32]*Stream{}, sendWin: 65535, peerInitWin: 65535,
 		peerMaxFrame: 16384, peerMaxStreams: math.MaxUint32, nextID: 1,
+		ctrl: ctrlQueue{max: maxQueuedControlFrames},
 	}
 }
 

@@ -14,13 +14,14 @@ import (
 // faster than it reads them fills it, and the connection is then closed
 // with GOAWAY ENHANCE_YOUR_CALM instead of growing.
 type ctrlQueue struct {
+	max      int // maxQueuedControlFrames; smaller in tests
 	ops      []writeOp
 	overflow atomic.Bool // more than maxQueuedControlFrames were owed at once
 }
 
 // queueCtrlLocked is the one way a control frame is queued. c.mu is held.
 func (c *Conn) queueCtrlLocked(op writeOp) {
-	if len(c.ctrl.ops) >= maxQueuedControlFrames {
+	if len(c.ctrl.ops) >= c.ctrl.max {
 		c.ctrl.overflow.Store(true)
 		return
 	}
