@@ -19,7 +19,9 @@ type ctrlQueue struct {
 	overflow atomic.Bool // more than maxQueuedControlFrames were owed at once
 }
 
-// queueCtrlLocked is the one way a control frame is queued. c.mu is held.
+// queueCtrlLocked is the one way a control frame is queued, but for the
+// GOAWAY of protocolFail, which is appended past the bound so that the peer
+// is told why the connection ends. c.mu is held.
 func (c *Conn) queueCtrlLocked(op writeOp) {
 	if len(c.ctrl.ops) >= c.ctrl.max {
 		c.ctrl.overflow.Store(true)

@@ -47,20 +47,15 @@ func (c *Conn) pushData(s *Stream, p []byte, pad uint32, end bool, src *Stream) 
 		c.mu.Unlock()
 		return
 	}
-	if n := len(s.q); n > 0 && s.q[n-1].appendData(p, pad, end, src) {
-		c.buffered += len(p)
-		c.requeue(s)
-		c.mu.Unlock()
-		c.wake()
-		return
-	}
-	it := item{kind: itemData, end: end, pad: pad, src: src}
-	if len(p) > 0 {
-		it.buf = copyFrame(p)
-		it.data = *it.buf
+	if n := len(s.q); n == 0 || !s.q[n-1].appendData(p, pad, end, src) {
+		it := item{kind: itemData, end: end, pad: pad, src: src}
+		if len(p) > 0 {
+			it.buf = copyFrame(p)
+			it.data = *it.buf
+		}
+		s.q = append(s.q, it)
 	}
 	c.buffered += len(p)
-	s.q = append(s.q, it)
 	c.requeue(s)
 	c.mu.Unlock()
 	c.wake()
@@ -82,6 +77,16 @@ func (it *item) appendData(p []byte, pad uint32, end bool, src *Stream) bool {
 	it.pad += pad
 	it.end = end
 	return true
+}
+
+// queuedBytes is the DATA bytes items hold, not yet written: what they
+// count in Conn.buffered while queued.
+func queuedBytes(items []item) int {
+	n := 0
+	for i := range items {
+		n += len(items[i].data)
+	}
+	return n
 }
 
 // dropWaitingLocked takes s off the list of streams waiting for a slot.
@@ -114,8 +119,8 @@ func (c *Conn) closeLocked(s *Stream) {
 		return
 	}
 	s.closed = true
+	c.buffered -= queuedBytes(s.q)
 	for i := range s.q {
-		c.buffered -= len(s.q[i].data)
 		s.q[i].release()
 	}
 	s.q = nil

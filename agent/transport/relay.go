@@ -37,9 +37,7 @@ func (c *Conn) openQueued(up *Stream, items []item) error {
 	up.sendWin = c.peerInitWin
 	up.recvWin = int64(c.cfg.StreamWindow)
 	up.q = items
-	for i := range items {
-		c.buffered += len(items[i].data)
-	}
+	c.buffered += queuedBytes(items)
 	c.requeue(up)
 	c.wake()
 	return nil
@@ -73,9 +71,7 @@ func (c *Conn) takeForReplay(s *Stream) []item {
 		items = append(items, item{kind: itemHeaders, fields: s.fields, end: s.headersEnd})
 		items = append(items, s.replay...)
 	}
-	for i := range s.q {
-		c.buffered -= len(s.q[i].data)
-	}
+	c.buffered -= queuedBytes(s.q)
 	items = append(items, s.q...)
 	s.replay, s.q = nil, nil
 	return items
@@ -87,9 +83,7 @@ func (c *Conn) restore(s *Stream, items []item) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s.q = items
-	for i := range items {
-		c.buffered += len(items[i].data)
-	}
+	c.buffered += queuedBytes(items)
 }
 
 // forward queues an item received on s for the other half of its call.

@@ -170,13 +170,5 @@ func (down *Stream) Reject(code codes.Code, msg string) {
 	if stop {
 		c.push(down, item{kind: itemReset, code: http2.ErrCodeNo})
 	}
-	l := down.link
-	l.mu.Lock()
-	up := l.up
-	l.mu.Unlock()
-	if up != nil {
-		if ended := up.conn.push(up, item{kind: itemReset, code: http2.ErrCodeCancel, local: true}); ended != nil {
-			ended.finish(ended.result)
-		}
-	}
+	down.forward(item{kind: itemReset, code: http2.ErrCodeCancel, local: true})
 }
