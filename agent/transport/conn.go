@@ -69,7 +69,7 @@ type Conn struct {
 	events  Events
 
 	fr          *http2.Framer // reader goroutine only
-	sawSettings bool          // reader goroutine only: the peer's first frame was SETTINGS
+	sawSettings bool          // reader goroutine only: the peer's first SETTINGS arrived
 	wfr         *http2.Framer // writer goroutine only
 	bw          *bufio.Writer
 	henc        *hpack.Encoder
@@ -111,7 +111,6 @@ type Conn struct {
 	peerGoAway     bool
 	closing        bool // close once the queued frames are flushed
 	aborting       bool // closing for an error: only control frames are still written
-	settled        bool // the peer's first SETTINGS arrived
 	closed         bool
 }
 

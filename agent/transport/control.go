@@ -13,14 +13,14 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 	if f.IsAck() {
 		return nil
 	}
+	first := !c.sawSettings
+	c.sawSettings = true
 	if err := f.ForeachSetting(func(s http2.Setting) error { return s.Valid() }); err != nil {
 		return errConn(http2.ErrCode(err.(http2.ConnectionError)), "invalid SETTINGS value")
 	}
 	c.mu.Lock()
 	err := f.ForeachSetting(c.applySettingLocked)
 	c.queueCtrlLocked(writeOp{typ: http2.FrameSettings, ack: true})
-	first := !c.settled
-	c.settled = true
 	c.mu.Unlock()
 	c.wake()
 	if first && c.role == roleServer {

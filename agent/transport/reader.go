@@ -53,7 +53,6 @@ func (c *Conn) dispatch(f http2.Frame) error {
 		if !ok || sf.IsAck() {
 			return errConn(http2.ErrCodeProtocol, "the first frame must be SETTINGS")
 		}
-		c.sawSettings = true
 	}
 	switch f := f.(type) {
 	case *http2.DataFrame:
