@@ -122,6 +122,25 @@ func (c *Conn) Close() error { return c.NC.Close() }
 // Flush writes out the buffered frames.
 func (c *Conn) Flush() error { return c.BW.Flush() }
 
+// Batch calls write up to n times, flushing after every `every` calls and
+// at the end, until write fails or, when deadline is not zero, it passes.
+// It returns how many calls succeeded and the first error.
+func (c *Conn) Batch(n, every int, deadline time.Time, write func() error) (int, error) {
+	done := 0
+	for done < n && (deadline.IsZero() || time.Now().Before(deadline)) {
+		if err := write(); err != nil {
+			return done, err
+		}
+		done++
+		if done%every == 0 {
+			if err := c.Flush(); err != nil {
+				return done, err
+			}
+		}
+	}
+	return done, c.Flush()
+}
+
 // Deadline bounds every later write (and read) on the socket.
 func (c *Conn) Deadline(t time.Time) { c.NC.SetDeadline(t) }
 

@@ -311,22 +311,9 @@ func manyStreams(ctx context.Context, t Target, s Scale) Outcome {
 	deadline := start.Add(s.Duration)
 	c.NC.SetWriteDeadline(deadline)
 	fields := RequestHeaders(t.Addr, PathLongGreet)
-	opened := 0
-	var werr error
-	for opened < s.MaxStreams && time.Now().Before(deadline) {
-		if werr = c.Headers(c.NextID(), false, fields...); werr != nil {
-			break
-		}
-		opened++
-		if opened%100 == 0 {
-			if werr = c.Flush(); werr != nil {
-				break
-			}
-		}
-	}
-	if werr == nil {
-		werr = c.Flush()
-	}
+	opened, werr := c.Batch(s.MaxStreams, 100, deadline, func() error {
+		return c.Headers(c.NextID(), false, fields...)
+	})
 	took := time.Since(start)
 	select {
 	case <-obs.Done():

@@ -23,22 +23,10 @@ func zeroWindow(ctx context.Context, t Target, s Scale, streams int) Outcome {
 	// Small messages are the costly ones for a relay that keeps one buffer
 	// per received frame: a window's worth of them is thousands of frames.
 	msg := ManyTimesMessage("z", 10000)
-	opened := 0
-	var werr error
-	for opened < streams {
-		if _, werr = c.Request(PathGreetManyTimes, msg, true); werr != nil {
-			break
-		}
-		opened++
-		if opened%10 == 0 {
-			if werr = c.Flush(); werr != nil {
-				break
-			}
-		}
-	}
-	if werr == nil {
-		werr = c.Flush()
-	}
+	opened, werr := c.Batch(streams, 10, time.Time{}, func() error {
+		_, err := c.Request(PathGreetManyTimes, msg, true)
+		return err
+	})
 	// Never read, never open a window: the server's answers have nowhere to go.
 	sleepCtx(ctx, s.Duration)
 	end := Observe(c, ObserveOptions{Raw: true}).Wait(time.Second)
