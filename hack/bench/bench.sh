@@ -28,6 +28,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../lib/procs.sh
+. "$ROOT/hack/lib/procs.sh"
 BENCH_DIR=$ROOT/hack/bench
 BIN_DIR=${BENCH_BIN_DIR:-$ROOT/bin}
 CACHE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/roundabout/bench
@@ -73,30 +75,6 @@ die() {
 
 # ---------------------------------------------------------------- processes
 
-# start_bg NAME CMD...: runs CMD in the background with its output in
-# $WORK/NAME.log, in a process group of its own so that stop_pid ends its
-# children too, and leaves its pid (also the group id) in STARTED_PID.
-start_bg() {
-	local name=$1
-	shift
-	setsid "$@" >"$WORK/$name.log" 2>&1 &
-	STARTED_PID=$!
-	PIDS+=("$STARTED_PID")
-}
-
-# stop_pid PID: SIGTERM to the process group PID leads, then SIGKILL to what
-# is left of it after 5 seconds or once PID has exited.
-stop_pid() {
-	local pid=$1 i
-	kill -TERM -- "-$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL -- "-$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
 # forget_pid PID: stops PID and drops it from the list cleanup stops.
 forget_pid() {
 	local pid=$1 kept=() p
@@ -121,10 +99,6 @@ cleanup() {
 }
 
 # ---------------------------------------------------------------- loopback I/O
-
-port_open() {
-	(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-}
 
 require_free_port() {
 	if port_open "$1" "$2"; then
@@ -197,10 +171,6 @@ ensure_packages() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 	[[ -z $POLICY_RC_D ]] || rm -f "$POLICY_RC_D"
 	POLICY_RC_D=""
-}
-
-require_binary() {
-	[[ -x $BIN_DIR/$1 ]] || die "$BIN_DIR/$1 is not built (run make build)"
 }
 
 # ---------------------------------------------------------------- measuring

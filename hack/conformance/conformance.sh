@@ -30,6 +30,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../lib/procs.sh
+. "$ROOT/hack/lib/procs.sh"
 HERE=$ROOT/hack/conformance
 BIN_DIR=${CONFORMANCE_BIN_DIR:-$ROOT/bin}
 CACHE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/roundabout/bin
@@ -59,30 +61,6 @@ die() {
 
 # ---------------------------------------------------------------- processes
 
-# start_bg NAME CMD...: runs CMD in the background with its output in
-# $WORK/NAME.log, in a process group of its own so that stop_pid ends its
-# children too, and leaves its pid (also the group id) in STARTED_PID.
-start_bg() {
-	local name=$1
-	shift
-	setsid "$@" >"$WORK/$name.log" 2>&1 &
-	STARTED_PID=$!
-	PIDS+=("$STARTED_PID")
-}
-
-# stop_pid PID: SIGTERM to the process group PID leads, then SIGKILL to what
-# is left of it after 5 seconds or once PID has exited.
-stop_pid() {
-	local pid=$1 i
-	kill -TERM -- "-$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL -- "-$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
 	local i
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
@@ -102,10 +80,6 @@ show_log() {
 }
 
 # ---------------------------------------------------------------- loopback
-
-port_open() {
-	(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-}
 
 require_free_port() {
 	if port_open "$1" "$2"; then
@@ -181,10 +155,6 @@ ensure_h2spec() {
 		mv "$H2SPEC.tmp" "$H2SPEC"
 	fi
 	"$H2SPEC" --version >/dev/null 2>&1 || die "$H2SPEC does not run"
-}
-
-require_binary() {
-	[[ -x $BIN_DIR/$1 ]] || die "$BIN_DIR/$1 is not built (run make build)"
 }
 
 # ---------------------------------------------------------------- runs
