@@ -2,16 +2,18 @@
 //
 // A strategy is a Builder registered under its Name. Builders turn the current
 // set of usable endpoints into an immutable Picker; the proxy calls Pick once
-// per RPC or stream. When the endpoint set or the strategy changes, the agent
-// builds a new Picker and swaps it in atomically, so requests already in
-// flight keep the endpoint they were given.
+// per attempt of an RPC or stream. When the endpoint set or the strategy
+// changes, the agent builds a new Picker and swaps it in atomically, so
+// requests already in flight keep the endpoint they were given.
 //
 // Strategies never see connections, gRPC or Kubernetes: only endpoints and
 // the load figures the proxy records on them. Each lives in its own
-// subpackage (roundrobin, random, leastrequest, peakewma, ringhash) and
-// registers itself when imported; importing agent/balancer/all registers
-// them all. Every Pick is allocation-free; each package's documentation
-// gives its cost.
+// subpackage (roundrobin, random, leastrequest, peakewma, ringhash), supplies
+// only a PickerBuilder, and gets its Builder from NewBuilder, which keeps the
+// rules they all share. Each registers itself when imported; importing
+// agent/balancer/all registers them all. Every Pick is allocation-free; each
+// package's documentation says what a pick costs, and its benchmarks measure
+// it.
 package balancer
 
 import (
@@ -22,7 +24,8 @@ import (
 	"sync"
 )
 
-// ErrNoEndpoint is returned by Pick when the picker has no endpoint to give.
+// ErrNoEndpoint is the error of a pick with no endpoint to give, such as
+// every pick from a picker built over no endpoints (see Builder).
 var ErrNoEndpoint = errors.New("no usable endpoint")
 
 // Endpoint is one server a picker may choose.
@@ -53,8 +56,11 @@ type Builder interface {
 	// Name is the strategy's name as given to --strategy and the
 	// roundabout.dev/strategy annotation.
 	Name() string
-	// Build returns a picker over endpoints. The slice is owned by the
-	// picker afterwards; it is sorted by Addr and never empty.
+	// Build returns a picker over endpoints, which are sorted by Addr and
+	// owned by the picker afterwards. The endpoint set may be empty: every
+	// pick from a picker built over no endpoints fails with ErrNoEndpoint.
+	// An endpoint without load figures is given fresh ones, so it reads as
+	// idle and unmeasured.
 	Build(endpoints []Endpoint) Picker
 }
 

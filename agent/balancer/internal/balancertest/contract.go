@@ -10,9 +10,10 @@ import (
 )
 
 // Contract checks what every strategy promises: it is registered under its
-// name, a picker over no endpoints fails with balancer.ErrNoEndpoint for each
-// of infos (an empty PickInfo when none is given), and a picker over three
-// endpoints serves concurrent picks, with load recorded, without error.
+// name, it keeps the empty-set rule of balancer.Builder (a picker over no
+// endpoints fails with balancer.ErrNoEndpoint, here for each of infos, an
+// empty PickInfo when none is given), and a picker over three endpoints
+// serves concurrent picks, with load recorded, without error.
 func Contract(t *testing.T, b balancer.Builder, infos ...balancer.PickInfo) {
 	t.Helper()
 	if len(infos) == 0 {
