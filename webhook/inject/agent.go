@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
-	"github.com/roundabout-dev/roundabout/agent/annotations"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // Names the injected agent uses in the pod.

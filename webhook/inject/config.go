@@ -7,11 +7,9 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-)
 
-// DefaultAdminPort is the agent's admin port on the pod IP: /readyz,
-// /healthz and /metrics.
-const DefaultAdminPort = 9901
+	"github.com/roundabout-dev/roundabout/api/annotations"
+)
 
 // Config is the webhook's side of a decision. Pods never choose any of it.
 type Config struct {
@@ -27,7 +25,8 @@ type Config struct {
 	// OwnNamespace is the webhook's namespace; pods there are never
 	// injected.
 	OwnNamespace string
-	// AdminPort is the agent's admin port, DefaultAdminPort when zero.
+	// AdminPort is the agent's admin port on the pod IP (/readyz, /healthz
+	// and /metrics), annotations.DefaultAdminPort when zero.
 	AdminPort int32
 }
 
@@ -44,7 +43,7 @@ func (c Config) Validate() error {
 
 func (c Config) adminPort() int32 {
 	if c.AdminPort == 0 {
-		return DefaultAdminPort
+		return annotations.DefaultAdminPort
 	}
 	return c.AdminPort
 }

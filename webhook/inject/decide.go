@@ -3,7 +3,7 @@ package inject
 import (
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/roundabout-dev/roundabout/agent/annotations"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // systemNamespaces are Kubernetes' own namespaces, never injected.

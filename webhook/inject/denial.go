@@ -1,28 +1,19 @@
 package inject
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
-
-// AnnotationError is one annotation that cannot be honoured.
-type AnnotationError struct {
-	// Annotation is the annotation's full name.
-	Annotation string
-	// Value is the annotation's value as written on the pod.
-	Value string
-	// Problem says what is wrong and what is allowed.
-	Problem string
-}
-
-func (e *AnnotationError) Error() string {
-	return fmt.Sprintf("annotation %s=%q: %s", e.Annotation, e.Value, e.Problem)
-}
 
 // Denial is every annotation problem found on a pod. Its message is what
 // the API server returns to whoever created the pod.
 type Denial struct {
-	Problems []*AnnotationError
+	// Problems are the annotations that cannot be honoured, each with its
+	// value and what is wrong with it.
+	Problems []*annotations.Error
 }
 
 func (d *Denial) Error() string {
@@ -34,10 +25,23 @@ func (d *Denial) Error() string {
 }
 
 // problems collects annotation errors while parsing.
-type problems []*AnnotationError
+type problems []*annotations.Error
 
 func (p *problems) add(annotation, value, format string, args ...any) {
-	*p = append(*p, &AnnotationError{Annotation: annotation, Value: value, Problem: fmt.Sprintf(format, args...)})
+	*p = append(*p, &annotations.Error{Key: annotation, Value: value, Problem: fmt.Sprintf(format, args...)})
+}
+
+// addErr adds err, the result of one of the contract's validators, unless
+// it is nil.
+func (p *problems) addErr(err error) {
+	if err == nil {
+		return
+	}
+	var ae *annotations.Error
+	if !errors.As(err, &ae) {
+		ae = &annotations.Error{Problem: err.Error()}
+	}
+	*p = append(*p, ae)
 }
 
 // err returns the collected problems as a *Denial, or nil when there are none.

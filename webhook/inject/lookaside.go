@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/roundabout-dev/roundabout/agent/annotations"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // parseLookasidePort reads the lookaside port annotation, zero when it is

@@ -8,10 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
-	"github.com/roundabout-dev/roundabout/agent/annotations"
-	"github.com/roundabout-dev/roundabout/agent/balancer"
-	_ "github.com/roundabout-dev/roundabout/agent/balancer/all" // every strategy, for validation
-	"github.com/roundabout-dev/roundabout/agent/config"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // Default agent resources; the annotations override the CPU request and the
@@ -57,11 +54,12 @@ func parseOptions(pod *corev1.Pod, adminPort int32) (options, error) {
 	return o, probs.err()
 }
 
-// checkInjectValue accepts an absent value (the namespace asked) and
-// enabled; disabled never gets here.
+// checkInjectValue accepts an absent value (the namespace asked) and the
+// values the contract allows; disabled never gets here, since decide skips
+// the pod.
 func checkInjectValue(v string, probs *problems) {
-	if v != "" && v != annotations.InjectEnabled {
-		probs.add(annotations.Inject, v, "allowed values are %q and %q", annotations.InjectEnabled, annotations.InjectDisabled)
+	if v != "" {
+		probs.addErr(annotations.ValidInject(v))
 	}
 }
 
@@ -71,7 +69,8 @@ func checkInjectValue(v string, probs *problems) {
 func checkHostNetwork(pod *corev1.Pod, probs *problems) {
 	if pod.Spec.HostNetwork {
 		probs.add(annotations.Inject, pod.Annotations[annotations.Inject],
-			"pods with hostNetwork: true cannot get the agent (its listeners would be the node's); set roundabout.dev/inject: disabled on the pod")
+			"pods with hostNetwork: true cannot get the agent (its listeners would be the node's); set %s: %s on the pod",
+			annotations.Inject, annotations.InjectDisabled)
 	}
 }
 
@@ -80,9 +79,7 @@ func parseStrategy(a map[string]string, probs *problems) string {
 	if !ok {
 		return annotations.DefaultStrategy
 	}
-	if _, err := balancer.Get(v); err != nil {
-		probs.add(annotations.Strategy, v, "not a strategy; allowed: %s", strings.Join(balancer.Names(), ", "))
-	}
+	probs.addErr(annotations.ValidStrategy(v))
 	return v
 }
 
@@ -102,9 +99,7 @@ func parseLogLevel(a map[string]string, probs *problems) string {
 	if !ok {
 		return ""
 	}
-	if !slices.Contains(config.LogLevels, v) {
-		probs.add(annotations.LogLevel, v, "allowed: %s", strings.Join(config.LogLevels, ", "))
-	}
+	probs.addErr(annotations.ValidLogLevel(v))
 	return v
 }
 

@@ -8,12 +8,12 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/roundabout-dev/roundabout/agent/annotations"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // upstreamSyntax is the accepted form of one upstream entry, for messages.
 const upstreamSyntax = "want service[.namespace]:port[=listen], comma-separated, where port is 1-65535 " +
-	"and listen is a port or loopback-ip:port (default 127.0.0.1:<port>)"
+	"and listen is a port or loopback-ip:port (default " + annotations.DefaultListenHost + ":<port>)"
 
 // upstream is one service the agent balances, and where it serves it.
 type upstream struct {
@@ -60,7 +60,7 @@ func parseUpstream(entry string) (upstream, string) {
 		return upstream{}, problem
 	}
 	if !hasListen {
-		return upstream{target: target, listen: loopbackAddr("127.0.0.1", port), listenPort: port}, ""
+		return upstream{target: target, listen: loopbackAddr(annotations.DefaultListenHost, port), listenPort: port}, ""
 	}
 	addr, lport, problem := parseListen(listen)
 	if problem != "" {
@@ -91,7 +91,7 @@ func parseTarget(target string) (int32, string) {
 func parseListen(listen string) (string, int32, string) {
 	if !strings.Contains(listen, ":") {
 		port, problem := parsePort(listen)
-		return loopbackAddr("127.0.0.1", port), port, problem
+		return loopbackAddr(annotations.DefaultListenHost, port), port, problem
 	}
 	host, portText, err := net.SplitHostPort(listen)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/roundabout-dev/roundabout/agent/annotations"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // FuzzAdmissionReview sends arbitrary bodies through the HTTP admission

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/roundabout-dev/roundabout/agent/annotations"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 	"github.com/roundabout-dev/roundabout/webhook/inject"
 )
 
