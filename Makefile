@@ -20,7 +20,7 @@ build:
 ## namespace: the problem, the fix, scale-up, rolling restart, live strategy
 ## swap (see README). DEMO_ARGS=--keep leaves it running until Ctrl-C.
 demo: build controlplane
-	$(GO) run ./hack/demo --bin=$(abspath $(BIN)) --assets="$$(hack/controlplane/build.sh --print-dir)" $(DEMO_ARGS)
+	$(GO) run ./cmd/roundabout-demo --bin=$(abspath $(BIN)) --assets="$$(hack/controlplane/build.sh --print-dir)" $(DEMO_ARGS)
 
 ## test: every test of the module, with the race detector, against a real
 ## etcd and kube-apiserver (built once from the Go module proxy, then cached)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	greetserver "github.com/roundabout-dev/roundabout/greet/server"
+
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
@@ -68,7 +70,7 @@ func (l *load) one(c greetv1.GreetServiceClient) {
 		l.failures.Add(1)
 		return
 	}
-	name, _ := greettest.PodName(resp.GetResult())
+	name, _ := greetserver.PodName(resp.GetResult())
 	l.mu.Lock()
 	l.byPod[name]++
 	l.mu.Unlock()

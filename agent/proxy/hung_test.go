@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	greetserver "github.com/roundabout-dev/roundabout/greet/server"
+
 	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -180,7 +182,7 @@ func (l *openLoad) one(c greetv1.GreetServiceClient, deadline time.Duration) {
 	resp, err := c.Greet(ctx, &greetv1.GreetRequest{FirstName: "Hung"})
 	r.end, r.err = time.Now(), err
 	if err == nil {
-		r.pod, _ = greettest.PodName(resp.GetResult())
+		r.pod, _ = greetserver.PodName(resp.GetResult())
 	}
 	l.mu.Lock()
 	l.results = append(l.results, r)

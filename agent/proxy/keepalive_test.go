@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	greetserver "github.com/roundabout-dev/roundabout/greet/server"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -123,7 +125,7 @@ func TestKeepaliveDetectsAVanishedServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("request after the vanished server was dropped: %v", err)
 		}
-		if name, _ := greettest.PodName(resp.GetResult()); name != "healthy" {
+		if name, _ := greetserver.PodName(resp.GetResult()); name != "healthy" {
 			t.Fatalf("request went to %s", name)
 		}
 	}

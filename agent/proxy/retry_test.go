@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	greetserver "github.com/roundabout-dev/roundabout/greet/server"
+
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
@@ -86,7 +88,7 @@ func TestRefusedStreamIsRetriedElsewhere(t *testing.T) {
 		if err != nil {
 			t.Fatalf("call with one refusing endpoint: %v", err)
 		}
-		if name, _ := greettest.PodName(resp.GetResult()); name != "good" {
+		if name, _ := greetserver.PodName(resp.GetResult()); name != "good" {
 			t.Fatalf("answered by %q", name)
 		}
 	}

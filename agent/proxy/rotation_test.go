@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/roundabout-dev/roundabout/greet/greettest"
+	greetserver "github.com/roundabout-dev/roundabout/greet/server"
 	greetv1 "github.com/roundabout-dev/roundabout/proto/greet/v1"
 )
 
@@ -21,7 +22,7 @@ func TestRoundRobinSpreadsEveryRequest(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Greet through the agent: %v", err)
 		}
-		name, ok := greettest.PodName(resp.GetResult())
+		name, ok := greetserver.PodName(resp.GetResult())
 		if !ok {
 			t.Fatalf("no pod name in %q", resp.GetResult())
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	greetserver "github.com/roundabout-dev/roundabout/greet/server"
+
 	"google.golang.org/grpc/metadata"
 
 	"github.com/roundabout-dev/roundabout/agent/balancer"
@@ -58,7 +60,7 @@ func podsByKey(t *testing.T, c greetv1.GreetServiceClient, keys int) map[string]
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[key], _ = greettest.PodName(resp.GetResult())
+		out[key], _ = greetserver.PodName(resp.GetResult())
 	}
 	return out
 }

@@ -8,7 +8,7 @@
 //
 //	pods := greettest.StartPods(t, []string{"127.0.0.2", "127.0.0.3"}, 50051)
 //	resp, _ := client.Greet(ctx, req)
-//	name, _ := greettest.PodName(resp.GetResult()) // "greet-0" or "greet-1"
+//	name, _ := greetserver.PodName(resp.GetResult()) // "greet-0" or "greet-1"
 //
 // Every server is stopped when the test ends.
 package greettest

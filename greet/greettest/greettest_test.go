@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	greetserver "github.com/roundabout-dev/roundabout/greet/server"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -39,7 +41,7 @@ func TestPodName(t *testing.T) {
 		"no identity":     {"Hello, Ada", "", false},
 	}
 	for name, tc := range tests {
-		got, ok := greettest.PodName(tc.result)
+		got, ok := greetserver.PodName(tc.result)
 		if got != tc.name || ok != tc.ok {
 			t.Errorf("%s: PodName = %q, %v; want %q, %v", name, got, ok, tc.name, tc.ok)
 		}
@@ -59,7 +61,7 @@ func TestServerCountsAndIdentifies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Greet: %v", err)
 	}
-	if name, _ := greettest.PodName(result); name != "greet-x" || srv.PodIP() != "127.0.0.3" {
+	if name, _ := greetserver.PodName(result); name != "greet-x" || srv.PodIP() != "127.0.0.3" {
 		t.Errorf("pod = %q at %s, want greet-x at 127.0.0.3", name, srv.PodIP())
 	}
 	if srv.Requests() != 1 {
@@ -124,7 +126,7 @@ func TestConnBalancerRoundRobinsConnections(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Greet through balancer: %v", err)
 		}
-		name, _ := greettest.PodName(result)
+		name, _ := greetserver.PodName(result)
 		names = append(names, name)
 	}
 	want := []string{"greet-0", "greet-1", "greet-0", "greet-1"}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -108,6 +109,27 @@ func (s *Service) GreetEveryone(stream grpc.BidiStreamingServer[greetv1.GreetReq
 func (s *Service) response(source, names string) *greetv1.GreetResponse {
 	return &greetv1.GreetResponse{Result: fmt.Sprintf(
 		"response from %s: Hello, %s from pod: name(%s), ip(%s).", source, names, s.pod.Name, s.pod.IP)}
+}
+
+// identityPattern matches the identity response puts at the end of every
+// result: "... from pod: name(greet-0), ip(10.0.0.7)."
+var identityPattern = regexp.MustCompile(`from pod: name\(([^()]*)\), ip\(([^()]*)\)\.$`)
+
+// ParseIdentity returns the identity of the pod that served a response, from
+// its result, and false when result carries none.
+func ParseIdentity(result string) (Identity, bool) {
+	m := identityPattern.FindStringSubmatch(result)
+	if m == nil {
+		return Identity{}, false
+	}
+	return Identity{Name: m[1], IP: m[2]}, true
+}
+
+// PodName returns the name of the pod that served a response, from its
+// result, and false when result carries none.
+func PodName(result string) (string, bool) {
+	id, ok := ParseIdentity(result)
+	return id.Name, ok
 }
 
 // validate rejects a request without a first name; field is the name reported to the caller.

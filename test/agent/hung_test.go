@@ -13,12 +13,13 @@ import (
 	"testing"
 	"time"
 
+	greetserver "github.com/roundabout-dev/roundabout/greet/server"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/roundabout-dev/roundabout/greet/greettest"
 	greetv1 "github.com/roundabout-dev/roundabout/proto/greet/v1"
 	"github.com/roundabout-dev/roundabout/test/procs"
 )
@@ -183,7 +184,7 @@ func startLoad(c greetv1.GreetServiceClient, rate, n int, deadline time.Duration
 				resp, err := c.Greet(ctx, &greetv1.GreetRequest{FirstName: "Hung"})
 				r.err = err
 				if err == nil {
-					r.pod, _ = greettest.PodName(resp.GetResult())
+					r.pod, _ = greetserver.PodName(resp.GetResult())
 				}
 				l.mu.Lock()
 				l.results = append(l.results, r)

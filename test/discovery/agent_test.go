@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	greetserver "github.com/roundabout-dev/roundabout/greet/server"
+
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
@@ -103,7 +105,7 @@ func (a *agent) greet(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	pod, _ := greettest.PodName(resp.GetResult())
+	pod, _ := greetserver.PodName(resp.GetResult())
 	return pod, nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roundabout-dev/roundabout/localcluster/netns/netnstest"
+
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,8 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	k8sdiscovery "github.com/roundabout-dev/roundabout/agent/discovery/kubernetes"
-	"github.com/roundabout-dev/roundabout/test/cluster"
-	"github.com/roundabout-dev/roundabout/test/netns"
+	"github.com/roundabout-dev/roundabout/localcluster/controlplane"
+	"github.com/roundabout-dev/roundabout/localcluster/netns"
 )
 
 // callTimeout bounds one API call.
@@ -28,7 +30,7 @@ const callTimeout = 30 * time.Second
 // kubeCluster is etcd and kube-apiserver, shared by every test of the
 // package and stopped by TestMain.
 type kubeCluster struct {
-	*cluster.Cluster
+	*controlplane.Cluster
 	client kubernetes.Interface
 }
 
@@ -56,9 +58,9 @@ func (c *kubeCluster) slices(ns string) k8sdiscovery.SliceClient {
 // skips t when the namespace or the binaries are missing.
 func needCluster(t testing.TB) *kubeCluster {
 	t.Helper()
-	netns.Require(t)
-	if cluster.Assets() == "" {
-		t.Skip(cluster.SkipMessage)
+	netnstest.Require(t)
+	if controlplane.Assets() == "" {
+		t.Skip(controlplane.SkipMessage)
 	}
 	clusterOnce.Do(func() { shared, sharedErr = startCluster() })
 	if sharedErr != nil {
@@ -68,7 +70,7 @@ func needCluster(t testing.TB) *kubeCluster {
 }
 
 func startCluster() (*kubeCluster, error) {
-	c, err := cluster.Start(cluster.Assets())
+	c, err := controlplane.Start(controlplane.Assets())
 	if err != nil {
 		return nil, err
 	}

@@ -6,10 +6,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/roundabout-dev/roundabout/localcluster/netns/netnstest"
+
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/roundabout-dev/roundabout/greet/greettest"
-	"github.com/roundabout-dev/roundabout/test/netns"
 )
 
 // TestTrafficSpreads: three ready pods in one slice share round-robin calls
@@ -114,7 +115,7 @@ func maxOf(xs []int64) int64 {
 // the pods of both are used, the IPv6 one dialled in brackets.
 func TestDualStackSlices(t *testing.T) {
 	c := needCluster(t)
-	netns.AddAddr(t, "fd00:10:244::12/128")
+	netnstest.AddAddr(t, "fd00:10:244::12/128")
 	ns := c.namespace(t)
 	c.service(t, ns, "greetserver", map[string]int32{"grpc": greetPort})
 	v4 := greettest.Start(t, "10.244.0.11:50051", "pod-v4")

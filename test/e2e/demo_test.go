@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roundabout-dev/roundabout/test/cluster"
-	"github.com/roundabout-dev/roundabout/test/demo"
-	"github.com/roundabout-dev/roundabout/test/netns"
+	"github.com/roundabout-dev/roundabout/demo"
+	"github.com/roundabout-dev/roundabout/localcluster/controlplane"
+	"github.com/roundabout-dev/roundabout/localcluster/netns"
+	"github.com/roundabout-dev/roundabout/localcluster/netns/netnstest"
 	"github.com/roundabout-dev/roundabout/test/procs"
 )
 
@@ -29,13 +30,13 @@ func TestMain(m *testing.M) {
 // TestDemo walks the whole scenario and fails on every expectation that
 // does not hold, and on any failed request during the rolling restart.
 func TestDemo(t *testing.T) {
-	netns.Require(t)
-	if cluster.Assets() == "" {
-		t.Skip(cluster.SkipMessage)
+	netnstest.Require(t)
+	if controlplane.Assets() == "" {
+		t.Skip(controlplane.SkipMessage)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	rep, err := demo.Run(ctx, demo.Options{Root: moduleRoot(), BinDir: procs.Dir, Assets: cluster.Assets(),
+	rep, err := demo.Run(ctx, demo.Options{Root: moduleRoot(), BinDir: procs.Dir, Assets: controlplane.Assets(),
 		Dir: t.TempDir(), Out: os.Stdout})
 	if err != nil {
 		t.Fatalf("the scenario did not run: %v", err)

@@ -1,4 +1,4 @@
-// Package e2e runs the demo's scenario (test/demo) as a test: the real
+// Package e2e runs the demo's scenario (demo/) as a test: the real
 // control plane, the local pod runner, the webhook from deploy/, and every
 // expectation of the six steps asserted.
 package e2e

@@ -2,11 +2,14 @@ package kubeagent
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roundabout-dev/roundabout/localcluster/netns/netnstest"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -19,9 +22,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/roundabout-dev/roundabout/agent/filewatch/filewatchtest"
+	"github.com/roundabout-dev/roundabout/localcluster/controlplane"
+	"github.com/roundabout-dev/roundabout/localcluster/netns"
 	lookasidev1 "github.com/roundabout-dev/roundabout/proto/lookaside/v1"
-	"github.com/roundabout-dev/roundabout/test/cluster"
-	"github.com/roundabout-dev/roundabout/test/netns"
 	"github.com/roundabout-dev/roundabout/test/procs"
 )
 
@@ -29,16 +32,20 @@ import (
 // path of an admin kubeconfig for the agent.
 func startCluster(t *testing.T) (kubernetes.Interface, string) {
 	t.Helper()
-	netns.Require(t)
-	if cluster.Assets() == "" {
-		t.Skip(cluster.SkipMessage)
+	netnstest.Require(t)
+	if controlplane.Assets() == "" {
+		t.Skip(controlplane.SkipMessage)
 	}
-	c, err := cluster.Start(cluster.Assets())
+	c, err := controlplane.Start(controlplane.Assets())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Stop() })
-	return kubernetes.NewForConfigOrDie(c.Config), c.AdminKubeconfig(t, "agent")
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := c.WriteAdminKubeconfig("agent", kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	return kubernetes.NewForConfigOrDie(c.Config), kubeconfig
 }
 
 func createService(t *testing.T, c kubernetes.Interface, port int32) {

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/roundabout-dev/roundabout/test/netns"
+	"github.com/roundabout-dev/roundabout/localcluster/netns"
 	"github.com/roundabout-dev/roundabout/test/procs"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roundabout-dev/roundabout/greet/greettest"
+	greetserver "github.com/roundabout-dev/roundabout/greet/server"
 )
 
 // GreetServers starts one greet-server per host on a shared free port,
@@ -56,7 +56,7 @@ func Post(t *testing.T, base string, n int) map[string]int {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("POST /greet: %d %s", resp.StatusCode, text)
 		}
-		pod, ok := greettest.PodName(string(text))
+		pod, ok := greetserver.PodName(string(text))
 		if !ok {
 			t.Fatalf("no pod in %q", text)
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	greetserver "github.com/roundabout-dev/roundabout/greet/server"
+
 	"go.uber.org/zap/zaptest"
 
 	"github.com/roundabout-dev/roundabout/greet/gateway"
@@ -112,7 +114,7 @@ func greetN(t *testing.T, h http.Handler, n int) []string {
 		rec := httptest.NewRecorder()
 		body := `{"first_name":"Ada","last_name":"Lovelace ` + strconv.Itoa(i) + `"}`
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/greet", strings.NewReader(body)))
-		name, ok := greettest.PodName(rec.Body.String())
+		name, ok := greetserver.PodName(rec.Body.String())
 		if rec.Code != http.StatusOK || !ok {
 			t.Fatalf("request %d: got %d %q, want 200 with a pod name", i, rec.Code, rec.Body.String())
 		}

@@ -13,14 +13,14 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/roundabout-dev/roundabout/test/cluster"
+	"github.com/roundabout-dev/roundabout/localcluster/controlplane"
 	"github.com/roundabout-dev/roundabout/test/procs"
 )
 
 // kube is the control plane every test shares, and config its admin
 // connection; nil when the assets are missing.
 var (
-	kube   *cluster.Cluster
+	kube   *controlplane.Cluster
 	config *rest.Config
 )
 
@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	assets := cluster.Assets()
+	assets := controlplane.Assets()
 	if assets == "" {
 		return m.Run()
 	}
@@ -39,7 +39,7 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(procs.Dir)
 	var err error
-	if kube, err = cluster.Start(assets); err != nil {
+	if kube, err = controlplane.Start(assets); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -54,6 +54,6 @@ func runMain(m *testing.M) int {
 func needControlPlane(t *testing.T) {
 	t.Helper()
 	if kube == nil {
-		t.Skip(cluster.SkipMessage)
+		t.Skip(controlplane.SkipMessage)
 	}
 }

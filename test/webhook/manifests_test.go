@@ -54,7 +54,14 @@ func kubectlPath(t *testing.T) string {
 	return p
 }
 
-func adminKubeconfig(t *testing.T) string { return kube.AdminKubeconfig(t, "manifests-admin") }
+func adminKubeconfig(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := kube.WriteAdminKubeconfig("manifests-admin", path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 func run(t *testing.T, stdin []byte, name string, args ...string) []byte {
 	t.Helper()

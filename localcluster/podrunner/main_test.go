@@ -1,0 +1,22 @@
+package podrunner
+
+import (
+	"os"
+	"testing"
+
+	"github.com/roundabout-dev/roundabout/localcluster/netns"
+	"github.com/roundabout-dev/roundabout/test/procs"
+)
+
+// TestMain runs the tests in a node namespace (see netns.ReexecNode), where
+// sandbox tests can make pods of their own; tests that need it call
+// netns.Require.
+func TestMain(m *testing.M) {
+	netns.ReexecNode(func() int {
+		code := m.Run()
+		if procs.Dir != "" {
+			_ = os.RemoveAll(procs.Dir)
+		}
+		return code
+	})
+}

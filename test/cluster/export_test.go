@@ -1,4 +1,0 @@
-package cluster
-
-// Pids returns the process ids of the components s runs itself, by name.
-func (s *Stack) Pids() map[string]int { return s.pids() }
