@@ -9,6 +9,7 @@ import (
 
 	"github.com/roundabout-dev/roundabout/agent/annotations"
 	"github.com/roundabout-dev/roundabout/agent/balancer"
+	apiannotations "github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // startLive follows --annotations-file, when given, and applies strategy
@@ -31,12 +32,12 @@ func (a *agent) startLive(ctx context.Context, errc chan<- error) {
 func (a *agent) applyLive(l annotations.Live) {
 	b, err := balancer.Get(l.Strategy)
 	if err != nil {
-		reason := fmt.Sprintf("%s=%q: %v; keeping %s", annotations.Strategy, l.Strategy, err, a.upstreams[0].pool.Strategy())
+		reason := fmt.Sprintf("%s=%q: %v; keeping %s", apiannotations.Strategy, l.Strategy, err, a.upstreams[0].pool.Strategy())
 		for _, u := range a.upstreams {
 			u.pool.RejectStrategy(reason)
 		}
 		// Logged once /debug/endpoints shows the rejection.
-		a.log.Warn("invalid strategy annotation", zap.String("annotation", annotations.Strategy),
+		a.log.Warn("invalid strategy annotation", zap.String("annotation", apiannotations.Strategy),
 			zap.String("value", l.Strategy), zap.Strings("allowed", balancer.Names()))
 	} else {
 		for _, u := range a.upstreams {

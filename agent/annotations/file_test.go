@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/roundabout-dev/roundabout/agent/filewatch/filewatchtest"
+	apiannotations "github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 func TestParseFile(t *testing.T) {
@@ -20,7 +21,7 @@ func TestParseFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[Strategy] != "least-request" || got[Upstream] != "greetserver.default:50051,users:grpc" ||
+	if got[apiannotations.Strategy] != "least-request" || got[apiannotations.Upstream] != "greetserver.default:50051,users:grpc" ||
 		got["note"] != "two\nlines \"quoted\"" || len(got) != 4 {
 		t.Fatalf("parsed %q", got)
 	}

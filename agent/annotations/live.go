@@ -6,14 +6,15 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/roundabout-dev/roundabout/agent/filewatch"
+	apiannotations "github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // Live holds the settings a running pod may change through its
 // annotations.
 type Live struct {
-	// Strategy is the value of the Strategy annotation.
+	// Strategy is the value of the roundabout.dev/strategy annotation.
 	Strategy string
-	// HashHeader is the value of the HashHeader annotation.
+	// HashHeader is the value of the roundabout.dev/hash-header annotation.
 	HashHeader string
 }
 
@@ -21,10 +22,10 @@ type Live struct {
 // for those that are absent.
 func liveFrom(a map[string]string, base Live) Live {
 	out := base
-	if v, ok := a[Strategy]; ok {
+	if v, ok := a[apiannotations.Strategy]; ok {
 		out.Strategy = v
 	}
-	if v, ok := a[HashHeader]; ok {
+	if v, ok := a[apiannotations.HashHeader]; ok {
 		out.HashHeader = v
 	}
 	return out

@@ -10,10 +10,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/roundabout-dev/roundabout/agent/transport"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // Config is the agent's validated configuration.
@@ -82,27 +85,29 @@ type Config struct {
 	MaxEjectionPercent int
 }
 
-// Defaults of the flags that have one.
+// Defaults of the flags that have one. Those the webhook must agree with
+// come from the annotations contract, and the connection's from transport;
+// the rest are the agent's own.
 const (
-	DefaultListen               = "127.0.0.1:50051"
-	DefaultStrategy             = "round-robin"
-	DefaultAdminAddr            = "127.0.0.1:9901"
+	DefaultListen               = annotations.DefaultListenHost + ":50051"
+	DefaultStrategy             = annotations.DefaultStrategy
 	DefaultDrainTimeout         = 30 * time.Second
-	DefaultLogLevel             = "info"
+	DefaultLogLevel             = annotations.DefaultLogLevel
 	DefaultMaxConcurrentStreams = transport.DefaultMaxConcurrentStreams
 	DefaultMaxHeaderListSize    = transport.DefaultMaxHeaderListSize
 	DefaultStreamWindow         = transport.DefaultStreamWindow
-	DefaultProbeAfter           = 500 * time.Millisecond
-	DefaultProbeTimeout         = time.Second
+	DefaultProbeAfter           = transport.DefaultProbeAfter
+	DefaultProbeTimeout         = transport.DefaultProbeTimeout
 	DefaultKeepaliveTime        = 20 * time.Second
-	DefaultKeepaliveTimeout     = 10 * time.Second
+	DefaultKeepaliveTimeout     = transport.DefaultKeepaliveTimeout
 	DefaultEjectFailures        = 5
 	DefaultEjectBackoff         = 5 * time.Second
 	DefaultMaxEjectionPercent   = 50
 )
 
-// LogLevels are the values --log-level accepts.
-var LogLevels = []string{"debug", "info", "warn", "error"}
+// DefaultAdminAddr is --admin-addr's default: the contract's admin port on
+// loopback.
+var DefaultAdminAddr = net.JoinHostPort(annotations.DefaultListenHost, strconv.Itoa(annotations.DefaultAdminPort))
 
 // Parse parses args, the command line without the program name, writing
 // usage and flag syntax errors to standard error. strategies are the

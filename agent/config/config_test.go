@@ -5,12 +5,18 @@ import (
 	"errors"
 	"flag"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roundabout-dev/roundabout/agent/balancer"
+	_ "github.com/roundabout-dev/roundabout/agent/balancer/all"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
-var strategies = []string{"round-robin", "random", "least-request", "peak-ewma", "ring-hash"}
+// strategies are the names the agent passes to Parse: the registered ones.
+var strategies = balancer.Names()
 
 func parse(args ...string) (*Config, string, error) {
 	var out bytes.Buffer
@@ -167,6 +173,14 @@ func TestUpstreamPairing(t *testing.T) {
 	}
 }
 
+// TestRegisteredStrategiesAreTheContracts checks that --strategy accepts
+// exactly the strategies the webhook lets a pod ask for.
+func TestRegisteredStrategiesAreTheContracts(t *testing.T) {
+	if got, want := balancer.Names(), annotations.Strategies(); !slices.Equal(got, want) {
+		t.Fatalf("registered strategies %v, want the contract's %v", got, want)
+	}
+}
+
 func TestErrorsAreAllReported(t *testing.T) {
 	_, _, err := parse("--endpoints=a:1", "--log-level=loud", "--eject-failures=0")
 	for _, w := range []string{"--upstream", "--log-level", "--eject-failures"} {
@@ -189,7 +203,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestNewLogger(t *testing.T) {
-	for _, level := range LogLevels {
+	for _, level := range annotations.LogLevels() {
 		log, err := NewLogger(level)
 		if err != nil {
 			t.Fatalf("NewLogger(%q) = %v", level, err)

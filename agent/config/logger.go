@@ -5,8 +5,8 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// NewLogger returns a JSON logger at level (one of LogLevels) with
-// ISO 8601 timestamps and durations as text, writing to standard error.
+// NewLogger returns a JSON logger at level (one of annotations.LogLevels)
+// with ISO 8601 timestamps and durations as text, writing to standard error.
 // Sampling is off: every state change is one line, and a burst of them (a
 // Service scaled to 150 pods) must not be thinned out.
 func NewLogger(level string) (*zap.Logger, error) {

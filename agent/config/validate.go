@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roundabout-dev/roundabout/agent/discovery/static"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // validateEndpoints checks that exactly one endpoint source is given and
@@ -79,7 +80,7 @@ func validateHostPort(flagName, addr string) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("--%s=%q: %v; want host:port, such as 127.0.0.1:9901", flagName, addr, err)
+		return fmt.Errorf("--%s=%q: %v; want host:port, such as %s", flagName, addr, err, DefaultAdminAddr)
 	}
 	return nil
 }
@@ -141,10 +142,18 @@ func validateBetween(flagName string, n, lo, hi int) error {
 }
 
 func validateLogLevel(level string) error {
-	if slices.Contains(LogLevels, level) {
-		return nil
+	return flagError("log-level", annotations.ValidLogLevel(level))
+}
+
+// flagError words err, from one of the contract's validators, for the flag
+// that carries the same setting as the annotation: the flag, its value and
+// the contract's problem.
+func flagError(flagName string, err error) error {
+	var ae *annotations.Error
+	if errors.As(err, &ae) {
+		return fmt.Errorf("--%s=%q: %s", flagName, ae.Value, ae.Problem)
 	}
-	return fmt.Errorf("--log-level=%q: allowed: %s", level, strings.Join(LogLevels, ", "))
+	return err
 }
 
 func invalidHeaderRune(r rune) bool {
