@@ -17,10 +17,11 @@ import (
 
 	"github.com/roundabout-dev/roundabout/agent/balancer"
 	"github.com/roundabout-dev/roundabout/agent/balancer/internal/pickrand"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // Name is the strategy's name in --strategy and the strategy annotation.
-const Name = "least-request"
+const Name = annotations.StrategyLeastRequest
 
 func init() {
 	balancer.Register(NewBuilder(Config{}))

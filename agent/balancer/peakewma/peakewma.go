@@ -25,10 +25,11 @@ import (
 
 	"github.com/roundabout-dev/roundabout/agent/balancer"
 	"github.com/roundabout-dev/roundabout/agent/balancer/internal/pickrand"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // Name is the strategy's name in --strategy and the strategy annotation.
-const Name = "peak-ewma"
+const Name = annotations.StrategyPeakEWMA
 
 // penalty is the cost of an endpoint with requests in flight and no latency
 // sample yet, as in Finagle: far above any measured cost (it stands for

@@ -14,10 +14,11 @@ import (
 
 	"github.com/roundabout-dev/roundabout/agent/balancer"
 	"github.com/roundabout-dev/roundabout/agent/balancer/internal/pickrand"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // Name is the strategy's name in --strategy and the strategy annotation.
-const Name = "random"
+const Name = annotations.StrategyRandom
 
 func init() {
 	balancer.Register(NewBuilder(Config{}))

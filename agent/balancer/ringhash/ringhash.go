@@ -24,10 +24,11 @@ import (
 
 	"github.com/roundabout-dev/roundabout/agent/balancer"
 	"github.com/roundabout-dev/roundabout/agent/balancer/roundrobin"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // Name is the strategy's name in --strategy and the strategy annotation.
-const Name = "ring-hash"
+const Name = annotations.StrategyRingHash
 
 const (
 	// DefaultVirtualNodes is the number of ring points per endpoint when
