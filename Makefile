@@ -5,6 +5,9 @@
 GO ?= go
 BIN := bin
 
+# ip and iptables live in /usr/sbin, which an ordinary user's PATH often lacks.
+export PATH := $(PATH):/usr/sbin:/sbin
+
 .PHONY: build test demo proto proto-check lint bench conformance images controlplane
 
 # Binaries are built as the images build them: static, without cgo.
@@ -19,12 +22,17 @@ build:
 ## demo: the whole story on a local Kubernetes control plane, in a private
 ## namespace: the problem, the fix, scale-up, rolling restart, live strategy
 ## swap (see README). DEMO_ARGS=--keep leaves it running until Ctrl-C.
-demo: build controlplane
+## Prerequisites are checked (and, as root, installed) before anything is built.
+demo:
+	hack/prereqs.sh demo
+	$(MAKE) build controlplane
 	$(GO) run ./cmd/roundabout-demo --bin=$(abspath $(BIN)) --assets="$$(hack/controlplane/build.sh --print-dir)" $(DEMO_ARGS)
 
 ## test: every test of the module, with the race detector, against a real
-## etcd and kube-apiserver (built once from the Go module proxy, then cached)
+## etcd and kube-apiserver (built once from the Go module proxy, then cached);
+## prerequisites are checked (and, as root, installed) first
 test:
+	hack/prereqs.sh test
 	eval "$$(hack/controlplane/env.sh)" && $(GO) test -race -count=1 -timeout 30m ./...
 
 ## proto: regenerate the Go code under proto/
