@@ -122,14 +122,12 @@ func (a *agent) ready() error {
 	return errors.Join(errs...)
 }
 
-// debug is /debug/endpoints: each upstream's state.
-func (a *agent) debug() any {
+// debug is /debug/endpoints: each upstream's state (pool.Debug), in flag
+// order.
+func (a *agent) debug() []any {
 	out := make([]any, len(a.upstreams))
 	for i, u := range a.upstreams {
 		out[i] = u.pool.Debug()
-	}
-	if len(out) == 1 {
-		return out[0]
 	}
 	return out
 }

@@ -11,7 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/roundabout-dev/roundabout/agent/metrics"
+	"github.com/roundabout-dev/roundabout/agent/admin"
 	"github.com/roundabout-dev/roundabout/agent/pool"
 	"github.com/roundabout-dev/roundabout/webhook/inject"
 )
@@ -37,17 +37,13 @@ func AgentDebug(ctx context.Context, podIP string) ([]pool.Debug, error) {
 	return decodeDebug(raw)
 }
 
-// decodeDebug reads /debug/endpoints: one object for an agent with one
-// upstream, an array of them for several.
+// decodeDebug reads /debug/endpoints: the state of each upstream.
 func decodeDebug(raw json.RawMessage) ([]pool.Debug, error) {
-	if len(raw) > 0 && raw[0] == '{' {
-		var one pool.Debug
-		err := json.Unmarshal(raw, &one)
-		return []pool.Debug{one}, err
+	var doc admin.EndpointsDoc[pool.Debug]
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
 	}
-	var many []pool.Debug
-	err := json.Unmarshal(raw, &many)
-	return many, err
+	return doc.Upstreams, nil
 }
 
 // WaitAgentEndpoints waits until the pod's agent has exactly n ready
@@ -61,7 +57,7 @@ func (e *Env) WaitAgentEndpoints(ctx context.Context, pod *corev1.Pod, n int) er
 			}
 			ready := 0
 			for _, ep := range d[0].Endpoints {
-				if ep.State == metrics.StateReady {
+				if ep.State == pool.StateReady {
 					ready++
 				}
 			}

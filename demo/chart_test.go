@@ -2,10 +2,17 @@ package demo
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
+	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roundabout-dev/roundabout/agent/admin"
+	"github.com/roundabout-dev/roundabout/agent/pool"
 )
 
 func TestChartListsIdlePodsAndScalesBars(t *testing.T) {
@@ -54,14 +61,37 @@ func TestSummarizeCountsFailuresAndPercentiles(t *testing.T) {
 	}
 }
 
-func TestDecodeDebugOneOrMany(t *testing.T) {
-	one, err := decodeDebug([]byte(`{"upstream":"a","strategy":"random","endpoints":[{"addr":"x","state":"ready"}]}`))
-	if err != nil || len(one) != 1 || one[0].Strategy != "random" || one[0].Endpoints[0].State != "ready" {
-		t.Errorf("one upstream: %+v, %v", one, err)
-	}
-	many, err := decodeDebug([]byte(`[{"upstream":"a"},{"upstream":"b"}]`))
-	if err != nil || len(many) != 2 || many[1].Upstream != "b" {
-		t.Errorf("two upstreams: %+v, %v", many, err)
+// TestDecodeDebugReadsWhatTheAdminServerServes decodes /debug/endpoints as
+// the agent's admin server serves it, for one upstream and for two.
+func TestDecodeDebugReadsWhatTheAdminServerServes(t *testing.T) {
+	for _, upstreams := range [][]pool.Debug{
+		{{Upstream: "a", Strategy: "random", Endpoints: []pool.EndpointDebug{{Addr: "x", State: pool.StateReady}}}},
+		{{Upstream: "a"}, {Upstream: "b", Strategy: "ring-hash"}},
+	} {
+		s := admin.New(admin.Config{Addr: "127.0.0.1:0", Debug: func() []any {
+			out := make([]any, len(upstreams))
+			for i, u := range upstreams {
+				out[i] = u
+			}
+			return out
+		}})
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get("http://" + s.Addr() + "/debug/endpoints")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		s.Shutdown(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeDebug(raw)
+		if err != nil || !reflect.DeepEqual(got, upstreams) {
+			t.Errorf("decodeDebug(%s) = %+v, %v; want %+v", raw, got, err, upstreams)
+		}
 	}
 	if _, err := decodeDebug([]byte(`"nope"`)); err == nil {
 		t.Error("a JSON string decoded without error")

@@ -38,13 +38,24 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	writeText(w, http.StatusOK, "ok")
 }
 
+// EndpointsDoc is the one shape of /debug/endpoints, whatever the number of
+// upstreams: {"upstreams": [<state of upstream 1>, ...]}, in the order the
+// agent was given its upstreams. The agent's upstream state is pool.Debug.
+type EndpointsDoc[T any] struct {
+	Upstreams []T `json:"upstreams"`
+}
+
 // debugEndpoints encodes into a buffer first so an encoding error can still
 // become a 500 rather than a truncated 200.
 func (s *Server) debugEndpoints(w http.ResponseWriter, _ *http.Request) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(s.cfg.Debug()); err != nil {
+	doc := EndpointsDoc[any]{Upstreams: s.cfg.Debug()}
+	if doc.Upstreams == nil {
+		doc.Upstreams = []any{}
+	}
+	if err := enc.Encode(doc); err != nil {
 		s.log.Error("encoding /debug/endpoints", zap.Error(err))
 		writeText(w, http.StatusInternalServerError, "encoding debug state: "+err.Error())
 		return

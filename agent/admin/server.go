@@ -31,9 +31,10 @@ type Config struct {
 	// Ready reports whether the agent can serve traffic: nil means ready.
 	// A nil Ready function means always ready.
 	Ready func() error
-	// Debug returns the value /debug/endpoints encodes as JSON. When nil,
+	// Debug returns the state of each upstream, in the order the agent was
+	// given them; /debug/endpoints serves it as EndpointsDoc. When nil,
 	// /debug/endpoints is not served.
-	Debug func() any
+	Debug func() []any
 	// Logger receives the server's lifecycle and error logs; nil discards them.
 	Logger *zap.Logger
 }

@@ -96,20 +96,29 @@ func TestDebugEndpoints(t *testing.T) {
 		Addr  string `json:"addr"`
 		State string `json:"state"`
 	}
-	s := startServer(t, Config{Debug: func() any { return []ep{{Addr: "10.0.0.1:80", State: "ready"}} }})
-
-	code, body, h := get(t, s, "/debug/endpoints")
-	want := "[\n  {\n    \"addr\": \"10.0.0.1:80\",\n    \"state\": \"ready\"\n  }\n]\n"
-	if code != http.StatusOK || body != want {
-		t.Fatalf("/debug/endpoints = %d %q, want 200 %q", code, body, want)
-	}
-	if ct := h.Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("Content-Type = %q, want application/json", ct)
+	for _, tc := range []struct {
+		upstreams []any
+		want      string
+	}{
+		{nil, "{\n  \"upstreams\": []\n}\n"},
+		{[]any{ep{Addr: "10.0.0.1:80", State: "ready"}},
+			"{\n  \"upstreams\": [\n    {\n      \"addr\": \"10.0.0.1:80\",\n      \"state\": \"ready\"\n    }\n  ]\n}\n"},
+		{[]any{ep{Addr: "a:1"}, ep{Addr: "b:2"}},
+			"{\n  \"upstreams\": [\n    {\n      \"addr\": \"a:1\",\n      \"state\": \"\"\n    },\n    {\n      \"addr\": \"b:2\",\n      \"state\": \"\"\n    }\n  ]\n}\n"},
+	} {
+		s := startServer(t, Config{Debug: func() []any { return tc.upstreams }})
+		code, body, h := get(t, s, "/debug/endpoints")
+		if code != http.StatusOK || body != tc.want {
+			t.Fatalf("/debug/endpoints over %d upstreams = %d %q, want 200 %q", len(tc.upstreams), code, body, tc.want)
+		}
+		if ct := h.Get("Content-Type"); ct != "application/json" {
+			t.Fatalf("Content-Type = %q, want application/json", ct)
+		}
 	}
 }
 
 func TestDebugEndpointsEncodingError(t *testing.T) {
-	s := startServer(t, Config{Debug: func() any { return map[string]any{"bad": make(chan int)} }})
+	s := startServer(t, Config{Debug: func() []any { return []any{map[string]any{"bad": make(chan int)}} }})
 	if code, _, _ := get(t, s, "/debug/endpoints"); code != http.StatusInternalServerError {
 		t.Fatalf("/debug/endpoints with unencodable value = %d, want 500", code)
 	}
@@ -163,11 +172,11 @@ func TestShutdownBeforeStart(t *testing.T) {
 func TestShutdownWaitsForHandlers(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var returned atomic.Bool
-	s := New(Config{Addr: "127.0.0.1:0", Debug: func() any {
+	s := New(Config{Addr: "127.0.0.1:0", Debug: func() []any {
 		close(entered)
 		<-release
 		returned.Store(true)
-		return "late"
+		return []any{"late"}
 	}})
 	if err := s.Start(); err != nil {
 		t.Fatal(err)

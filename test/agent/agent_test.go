@@ -54,15 +54,21 @@ func TestGatewayThroughAgentRotatesExactly(t *testing.T) {
 
 func checkAdmin(t *testing.T, a *agentProc, servers []string) {
 	t.Helper()
-	var debug struct {
-		Strategy  string
-		Endpoints []struct {
-			Addr     string
-			State    string
-			Requests int64 `json:"requests_total"`
+	var doc struct {
+		Upstreams []struct {
+			Strategy  string
+			Endpoints []struct {
+				Addr     string
+				State    string
+				Requests int64 `json:"requests_total"`
+			}
 		}
 	}
-	getJSON(t, "http://"+a.admin+"/debug/endpoints", &debug)
+	getJSON(t, "http://"+a.admin+"/debug/endpoints", &doc)
+	if len(doc.Upstreams) != 1 {
+		t.Fatalf("/debug/endpoints: %+v, want one upstream", doc)
+	}
+	debug := doc.Upstreams[0]
 	if debug.Strategy != "round-robin" || len(debug.Endpoints) != len(servers) {
 		t.Fatalf("/debug/endpoints: %+v", debug)
 	}

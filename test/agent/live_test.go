@@ -52,11 +52,14 @@ type strategyDebug struct {
 
 func debugStrategy(t *testing.T, a *agentProc) strategyDebug {
 	t.Helper()
-	var d strategyDebug
-	if err := json.Unmarshal([]byte(getText(t, "http://"+a.admin+"/debug/endpoints")), &d); err != nil {
+	var doc struct{ Upstreams []strategyDebug }
+	if err := json.Unmarshal([]byte(getText(t, "http://"+a.admin+"/debug/endpoints")), &doc); err != nil {
 		t.Fatal(err)
 	}
-	return d
+	if len(doc.Upstreams) != 1 {
+		t.Fatalf("/debug/endpoints: %d upstreams, want 1", len(doc.Upstreams))
+	}
+	return doc.Upstreams[0]
 }
 
 // waitLog waits for one log line of a that holds every part.

@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roundabout-dev/roundabout/test/procs"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/roundabout-dev/roundabout/test/procs"
 )
 
 const processConfig = "roundabout-webhook-process"

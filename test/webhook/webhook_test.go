@@ -20,7 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/roundabout-dev/roundabout/agent/annotations"
+	"github.com/roundabout-dev/roundabout/api/annotations"
 	"github.com/roundabout-dev/roundabout/webhook/inject"
 	"github.com/roundabout-dev/roundabout/webhook/server"
 )
