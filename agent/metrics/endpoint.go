@@ -31,6 +31,7 @@ type counterRef struct{ c prometheus.Counter }
 
 // Endpoint holds the metrics of one endpoint of an upstream. Its methods are
 // safe for concurrent use and, once a code has been seen, do not allocate.
+// A nil *Endpoint records nothing.
 type Endpoint struct {
 	up        *Upstream
 	addr      string
@@ -62,6 +63,9 @@ func (e *Endpoint) Addr() string { return e.addr }
 
 // Begin records the start of a request.
 func (e *Endpoint) Begin() {
+	if e == nil {
+		return
+	}
 	e.inFlight.Inc()
 }
 
@@ -69,6 +73,9 @@ func (e *Endpoint) Begin() {
 // client received and how long the call took. Codes outside the gRPC range
 // are counted as Unknown.
 func (e *Endpoint) End(code codes.Code, d time.Duration) {
+	if e == nil {
+		return
+	}
 	e.inFlight.Dec()
 	e.duration.Observe(d.Seconds())
 	if code >= codes.Code(numCodes) {
@@ -82,6 +89,9 @@ func (e *Endpoint) End(code codes.Code, d time.Duration) {
 // is counted with code CodeRetried and observes no duration: the call goes
 // on.
 func (e *Endpoint) Retried() {
+	if e == nil {
+		return
+	}
 	e.inFlight.Dec()
 	e.count(outcomeRetried)
 }
@@ -89,11 +99,17 @@ func (e *Endpoint) Retried() {
 // Abandon undoes Begin for an attempt that sent nothing to the endpoint;
 // it is not counted as a request.
 func (e *Endpoint) Abandon() {
+	if e == nil {
+		return
+	}
 	e.inFlight.Dec()
 }
 
 // Ejected counts an ejection of the endpoint.
 func (e *Endpoint) Ejected() {
+	if e == nil {
+		return
+	}
 	e.ejections.Inc()
 }
 

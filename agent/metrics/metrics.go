@@ -26,6 +26,10 @@
 // Per-request accounting (Endpoint.Begin and Endpoint.End) resolves its
 // label children once per endpoint and code, so the hot path neither
 // allocates nor hashes label values.
+//
+// A nil *Upstream or *Endpoint is valid and records nothing, so a caller
+// turns metrics off by holding nil rather than by checking before every
+// update.
 package metrics
 
 import (
@@ -57,14 +61,6 @@ const (
 	// CodeRetried counts attempts an endpoint provably never processed
 	// that were sent again to another endpoint.
 	CodeRetried = "Retried"
-)
-
-// Endpoint states reported by Upstream.SetEndpoints.
-const (
-	StateReady      = "ready"
-	StateConnecting = "connecting"
-	StateEjected    = "ejected"
-	StateDraining   = "draining"
 )
 
 // DurationBuckets are the request duration histogram's upper bounds in

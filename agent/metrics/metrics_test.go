@@ -143,13 +143,13 @@ roundabout_agent_strategy_info{strategy="peak-ewma",upstream="greet"} 1
 func TestSetEndpointsAndNoEndpoint(t *testing.T) {
 	m, _ := newTestMetrics(t)
 	u := m.Upstream("greet")
-	u.SetEndpoints(StateReady, 3)
-	u.SetEndpoints(StateEjected, 1)
-	u.SetEndpoints(StateReady, 2)
+	u.SetEndpoints("ready", 3)
+	u.SetEndpoints("ejected", 1)
+	u.SetEndpoints("ready", 2)
 	u.NoEndpoint()
 	u.NoEndpoint()
-	checkValue(t, m.endpoints.WithLabelValues("greet", StateReady), 2)
-	checkValue(t, m.endpoints.WithLabelValues("greet", StateEjected), 1)
+	checkValue(t, m.endpoints.WithLabelValues("greet", "ready"), 2)
+	checkValue(t, m.endpoints.WithLabelValues("greet", "ejected"), 1)
 	checkValue(t, m.requests.WithLabelValues("greet", NoEndpoint, CodeNoEndpoint), 2)
 	if n := testutil.CollectAndCount(m.requests); n != 1 {
 		t.Fatalf("request series = %d, want only the NoEndpoint one", n)
@@ -202,7 +202,7 @@ func TestMetricNamesArePrefixed(t *testing.T) {
 	m, reg := newTestMetrics(t)
 	u := m.Upstream("greet")
 	u.SetStrategy("random")
-	u.SetEndpoints(StateReady, 1)
+	u.SetEndpoints("ready", 1)
 	e := u.Endpoint("a:1")
 	e.Begin()
 	e.End(codes.OK, 0)
@@ -276,4 +276,25 @@ func BenchmarkEndpointEndParallel(b *testing.B) {
 			e.End(codes.OK, time.Millisecond)
 		}
 	})
+}
+
+// TestNilRecordsNothing: metrics that are off are a nil *Upstream, and
+// every update through it or its endpoints is a no-op.
+func TestNilRecordsNothing(t *testing.T) {
+	var u *Upstream
+	u.SetStrategy("round-robin")
+	u.SetEndpoints("ready", 1)
+	u.NoEndpoint()
+	u.Forget("a:1")
+	e := u.Endpoint("a:1")
+	if e != nil {
+		t.Fatalf("Endpoint on a nil Upstream = %v, want nil", e)
+	}
+	e.Begin()
+	e.End(codes.OK, time.Millisecond)
+	e.Begin()
+	e.Retried()
+	e.Begin()
+	e.Abandon()
+	e.Ejected()
 }

@@ -7,6 +7,7 @@ import (
 )
 
 // Upstream holds the metrics of one upstream. It is safe for concurrent use.
+// A nil *Upstream records nothing.
 type Upstream struct {
 	m          *Metrics
 	name       string
@@ -30,8 +31,11 @@ func newUpstream(m *Metrics, name string) *Upstream {
 
 // Endpoint returns the metrics of the endpoint at addr, creating its label
 // children on first use. Later calls with the same addr return the same
-// value until Forget(addr).
+// value until Forget(addr). On a nil *Upstream it returns nil.
 func (u *Upstream) Endpoint(addr string) *Endpoint {
+	if u == nil {
+		return nil
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if e, ok := u.endpoints[addr]; ok {
@@ -46,6 +50,9 @@ func (u *Upstream) Endpoint(addr string) *Endpoint {
 // endpoint stops being exported. An *Endpoint still held for addr keeps
 // working but its updates are no longer exported.
 func (u *Upstream) Forget(addr string) {
+	if u == nil {
+		return
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if e, ok := u.endpoints[addr]; ok {
@@ -61,6 +68,9 @@ func (u *Upstream) Forget(addr string) {
 // SetStrategy records name as the upstream's strategy and deletes the
 // series of the previous one.
 func (u *Upstream) SetStrategy(name string) {
+	if u == nil {
+		return
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.strategy != "" && u.strategy != name {
@@ -70,14 +80,20 @@ func (u *Upstream) SetStrategy(name string) {
 	u.m.strategy.WithLabelValues(u.name, name).Set(1)
 }
 
-// SetEndpoints records that n endpoints are in state, one of StateReady,
-// StateConnecting, StateEjected or StateDraining.
+// SetEndpoints records that n endpoints are in state, the state label,
+// whose values the caller defines.
 func (u *Upstream) SetEndpoints(state string, n int) {
+	if u == nil {
+		return
+	}
 	u.m.endpoints.WithLabelValues(u.name, state).Set(float64(n))
 }
 
 // NoEndpoint counts a request the agent answered with UNAVAILABLE because
 // no endpoint was usable.
 func (u *Upstream) NoEndpoint() {
+	if u == nil {
+		return
+	}
 	u.noEndpoint.Inc()
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/roundabout-dev/roundabout/agent/discovery"
 	"github.com/roundabout-dev/roundabout/agent/pool"
 	"github.com/roundabout-dev/roundabout/agent/proxy"
+	"github.com/roundabout-dev/roundabout/agent/transport"
 	greetv1 "github.com/roundabout-dev/roundabout/proto/greet/v1"
 )
 
@@ -422,7 +423,7 @@ func TestCloseStopsReadmission(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Report(codes.Unavailable, nil)
+	report(e, transport.Result{Code: codes.Unavailable})
 	if p.ReadyCount() != 1 || logs.logs.FilterMessage("endpoint ejected").Len() != 1 {
 		t.Fatal("the endpoint was not ejected")
 	}
@@ -432,7 +433,7 @@ func TestCloseStopsReadmission(t *testing.T) {
 	// Nothing marks that a re-admission did not happen: wait out the
 	// ejection, twice over.
 	<-time.After(2 * backoff)
-	e.Report(codes.Unavailable, nil)
+	report(e, transport.Result{Code: codes.Unavailable})
 	logs.checkNoneLate(t)
 }
 

@@ -18,7 +18,7 @@ type Debug struct {
 // EndpointDebug is one endpoint's state and figures.
 type EndpointDebug struct {
 	Addr      string  `json:"addr"`
-	State     string  `json:"state"`
+	State     State   `json:"state"`
 	InFlight  int64   `json:"in_flight"`
 	EWMAMs    float64 `json:"ewma_ms"`
 	Requests  int64   `json:"requests_total"`
@@ -41,8 +41,8 @@ func (p *Pool) Debug() Debug {
 }
 
 func (e *Endpoint) debug(now time.Time) EndpointDebug {
-	d := EndpointDebug{Addr: e.Addr, State: e.state(), InFlight: e.Load.InFlight(),
-		EWMAMs:   float64(e.Load.EWMA(now)) / float64(time.Millisecond),
+	d := EndpointDebug{Addr: e.Addr, State: e.state(), InFlight: e.load.InFlight(),
+		EWMAMs:   float64(e.load.EWMA(now)) / float64(time.Millisecond),
 		Requests: e.requests.Load(), Failures: e.failed.Load()}
 	e.mu.Lock()
 	d.Ejections = e.ejections

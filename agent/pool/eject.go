@@ -13,20 +13,13 @@ import (
 // maxEjection caps how long one ejection lasts.
 const maxEjection = 5 * time.Minute
 
-// Report feeds the outcome of one request, its status code and the
-// transport failure that ended it if any, into passive outlier detection.
-// It is ReportResult for a call whose response had not begun.
-func (e *Endpoint) Report(code codes.Code, transportErr error) {
-	e.ReportResult(transport.Result{Code: code, Err: transportErr})
-}
-
-// ReportResult feeds the outcome of one request into passive outlier
-// detection. res.Code is the status the client saw: a reset after the
-// client's deadline passed is DeadlineExceeded. Transport failures,
-// UNAVAILABLE, and DEADLINE_EXCEEDED or CANCELLED before the server had
-// begun its response count as consecutive failures; anything else resets
-// the count.
-func (e *Endpoint) ReportResult(res transport.Result) {
+// report feeds the outcome of one request, as Attempt.End is given it, into
+// passive outlier detection. res.Code is the status the client saw: a reset
+// after the client's deadline passed is DeadlineExceeded. Transport
+// failures, UNAVAILABLE, and DEADLINE_EXCEEDED or CANCELLED before the
+// server had begun its response count as consecutive failures; anything
+// else resets the count.
+func (e *Endpoint) report(res transport.Result) {
 	e.requests.Add(1)
 	if !isFailure(res) {
 		e.succeeded()
@@ -114,9 +107,7 @@ func (p *Pool) eject(e *Endpoint, why zap.Field) {
 	e.ejectedUntil = time.Now().Add(d)
 	e.mu.Unlock()
 	e.log.Warn("endpoint ejected", zap.Duration("for", d), why)
-	if e.Metrics != nil {
-		e.Metrics.Ejected()
-	}
+	e.metrics.Ejected()
 	p.publishLocked()
 	p.afterLocked(d, e.readmit)
 }

@@ -58,7 +58,7 @@ func TestWhatCountsAsAFailure(t *testing.T) {
 		{transport.Result{Code: codes.Canceled, Responded: true}, false},
 	} {
 		before := failures(p, e.Addr)
-		e.ReportResult(c.res)
+		report(e, c.res)
 		if got := failures(p, e.Addr) - before; got != map[bool]int64{true: 1, false: 0}[c.fail] {
 			t.Errorf("%+v counted %d failures, want failure=%v", c.res, got, c.fail)
 		}
@@ -77,7 +77,7 @@ func TestReadmissionNeedsAPingWithinThePingPolicy(t *testing.T) {
 	eventually(t, "three connected endpoints", func() bool { return p.ReadyCount() == 3 })
 	e := pick(t, p, pods[0].Addr())
 	for i := 1; i <= 4; i++ {
-		e.Report(codes.Unavailable, nil)
+		report(e, transport.Result{Code: codes.Unavailable})
 		if p.ReadyCount() != 2 {
 			t.Fatalf("ejection %d did not take the endpoint out", i)
 		}

@@ -16,14 +16,16 @@ import (
 	"github.com/roundabout-dev/roundabout/agent/transport"
 )
 
-// Endpoint is one server of the upstream and its connection.
+// Endpoint is one server of the upstream and its connection. Requests sent
+// to it are accounted through Begin.
 type Endpoint struct {
 	// Addr is the endpoint's host:port.
 	Addr string
-	// Load is read by the picker and updated by the proxy.
-	Load *balancer.Load
-	// Metrics is the endpoint's metrics; nil when metrics are off.
-	Metrics *metrics.Endpoint
+
+	// load is read by the picker and updated by Attempt.
+	load *balancer.Load
+	// metrics is the endpoint's metrics; nil when metrics are off.
+	metrics *metrics.Endpoint
 
 	pool   *Pool
 	log    *zap.Logger
@@ -49,27 +51,24 @@ type Endpoint struct {
 
 func newEndpoint(p *Pool, addr string) *Endpoint {
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Endpoint{Addr: addr, Load: balancer.NewLoad(balancer.DefaultDecay), pool: p,
+	return &Endpoint{Addr: addr, load: balancer.NewLoad(balancer.DefaultDecay),
+		metrics: p.cfg.Metrics.Endpoint(addr), pool: p,
 		log: p.log.With(zap.String("endpoint", addr)), ctx: ctx, cancel: cancel}
-	if p.cfg.Metrics != nil {
-		e.Metrics = p.cfg.Metrics.Endpoint(addr)
-	}
-	return e
 }
 
-// state is the endpoint's state as exported in metrics.
-func (e *Endpoint) state() string {
+// state is the endpoint's state.
+func (e *Endpoint) state() State {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {
 	case e.removed:
-		return metrics.StateDraining
+		return StateDraining
 	case e.ejected:
-		return metrics.StateEjected
+		return StateEjected
 	case e.conn.Load() == nil:
-		return metrics.StateConnecting
+		return StateConnecting
 	}
-	return metrics.StateReady
+	return StateReady
 }
 
 // run keeps one connection to the endpoint open until it is removed,

@@ -5,11 +5,13 @@
 // dialled, removed ones drained. Every change of membership, connection
 // state, ejection or strategy publishes a new immutable snapshot (picker and
 // endpoint table) with one atomic store; Pick reads it with one atomic load.
+// Each attempt to send a request to an endpoint is accounted through one
+// Attempt (Endpoint.Begin, then Cancel or End), which updates the load
+// figures the strategies read, outlier detection and the metrics together.
 package pool
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,9 +55,6 @@ type Config struct {
 	Logger *zap.Logger
 }
 
-// ErrNoEndpoint is returned by Pick when no endpoint can take a request.
-var ErrNoEndpoint = errors.New("no usable endpoint")
-
 // Pool is the set of endpoints of one upstream and their connections.
 type Pool struct {
 	cfg  Config
@@ -90,9 +89,7 @@ func New(cfg Config, b balancer.Builder) *Pool {
 	cfg = withDefaults(cfg)
 	p := &Pool{cfg: cfg, log: cfg.Logger.With(zap.String("upstream", cfg.Upstream)),
 		endpoints: map[string]*Endpoint{}, builder: b, timers: map[*time.Timer]struct{}{}, abort: make(chan struct{})}
-	if cfg.Metrics != nil {
-		cfg.Metrics.SetStrategy(b.Name())
-	}
+	cfg.Metrics.SetStrategy(b.Name())
 	p.publishLocked()
 	return p
 }
@@ -123,22 +120,23 @@ func withDefaults(cfg Config) Config {
 }
 
 // Pick chooses the endpoint for one request and returns it with its
-// connection. An endpoint whose connection went away after the snapshot was
+// connection, or balancer.ErrNoEndpoint when no endpoint can take the
+// request. An endpoint whose connection went away after the snapshot was
 // taken is skipped: the picker is asked again, as often as there are
-// endpoints.
+// endpoints. The request is accounted with the endpoint's Begin.
 func (p *Pool) Pick(info balancer.PickInfo) (*Endpoint, *transport.Conn, error) {
 	s := p.snap.Load()
 	for range max(len(s.byAddr), 1) {
 		be, err := s.picker.Pick(info)
 		if err != nil {
-			return nil, nil, ErrNoEndpoint
+			return nil, nil, balancer.ErrNoEndpoint
 		}
 		e := s.byAddr[be.Addr]
 		if c := e.conn.Load(); c != nil {
 			return e, c, nil
 		}
 	}
-	return nil, nil, ErrNoEndpoint
+	return nil, nil, balancer.ErrNoEndpoint
 }
 
 // Update replaces the endpoint set: endpoints not seen before are dialled,
@@ -173,11 +171,9 @@ func (p *Pool) addLocked(addr string) {
 
 func (p *Pool) removeLocked(e *Endpoint) {
 	delete(p.endpoints, e.Addr)
-	p.log.Info("endpoint removed", zap.String("endpoint", e.Addr), zap.Int("in_flight", int(e.Load.InFlight())))
+	p.log.Info("endpoint removed", zap.String("endpoint", e.Addr), zap.Int("in_flight", int(e.load.InFlight())))
 	e.remove()
-	if p.cfg.Metrics != nil {
-		p.cfg.Metrics.Forget(e.Addr)
-	}
+	p.cfg.Metrics.Forget(e.Addr)
 }
 
 // SetStrategy swaps the strategy. Requests in flight keep their endpoint;
@@ -193,9 +189,7 @@ func (p *Pool) SetStrategy(b balancer.Builder) {
 	p.builder = b
 	p.invalid = ""
 	p.publishLocked()
-	if p.cfg.Metrics != nil {
-		p.cfg.Metrics.SetStrategy(b.Name())
-	}
+	p.cfg.Metrics.SetStrategy(b.Name())
 	if from != b.Name() {
 		p.log.Info("strategy changed", zap.String("from", from), zap.String("to", b.Name()))
 	}
@@ -226,34 +220,26 @@ func (p *Pool) publish() {
 func (p *Pool) publishLocked() {
 	usable := make([]balancer.Endpoint, 0, len(p.endpoints))
 	byAddr := make(map[string]*Endpoint, len(p.endpoints))
-	counts := map[string]int{}
+	counts := map[State]int{}
 	for addr, e := range p.endpoints {
 		st := e.state()
 		counts[st]++
-		if st == metrics.StateReady {
-			usable = append(usable, balancer.Endpoint{Addr: addr, Load: e.Load})
+		if st == StateReady {
+			usable = append(usable, balancer.Endpoint{Addr: addr, Load: e.load})
 			byAddr[addr] = e
 		}
 	}
 	slices.SortFunc(usable, func(a, b balancer.Endpoint) int { return strings.Compare(a.Addr, b.Addr) })
-	var picker balancer.Picker = balancer.NewErrPicker(ErrNoEndpoint)
-	if len(usable) > 0 {
-		picker = p.builder.Build(usable)
-	}
 	addrs := make([]string, len(usable))
 	for i, e := range usable {
 		addrs[i] = e.Addr
 	}
+	// Over no usable endpoint, the builder's picker fails every pick with
+	// balancer.ErrNoEndpoint.
+	picker := p.builder.Build(usable)
 	p.snap.Store(&snapshot{picker: picker, byAddr: byAddr, addrs: addrs})
-	p.recordStates(counts)
-}
-
-func (p *Pool) recordStates(counts map[string]int) {
-	if p.cfg.Metrics == nil {
-		return
-	}
-	for _, st := range []string{metrics.StateReady, metrics.StateConnecting, metrics.StateEjected, metrics.StateDraining} {
-		p.cfg.Metrics.SetEndpoints(st, counts[st])
+	for _, st := range states {
+		p.cfg.Metrics.SetEndpoints(string(st), counts[st])
 	}
 }
 
@@ -324,7 +310,8 @@ func (p *Pool) afterLocked(d time.Duration, f func()) {
 	p.timers[t] = struct{}{}
 }
 
-// Metrics is the upstream's metrics, or nil.
+// Metrics is the upstream's metrics; nil, which records nothing, when
+// metrics are off.
 func (p *Pool) Metrics() *metrics.Upstream { return p.cfg.Metrics }
 
 // ReadyCount is how many endpoints can take requests now.

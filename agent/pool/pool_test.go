@@ -14,6 +14,7 @@ import (
 	_ "github.com/roundabout-dev/roundabout/agent/balancer/all"
 	"github.com/roundabout-dev/roundabout/agent/discovery"
 	"github.com/roundabout-dev/roundabout/agent/pool"
+	"github.com/roundabout-dev/roundabout/agent/transport"
 	"github.com/roundabout-dev/roundabout/greet/greettest"
 )
 
@@ -86,20 +87,20 @@ func TestConsecutiveUnavailableEjectsThenReadmits(t *testing.T) {
 	for victim == nil || victim.Addr != pods[0].Addr() {
 		victim, _, _ = p.Pick(balancer.PickInfo{})
 	}
-	victim.Report(codes.Unavailable, nil)
-	victim.Report(codes.OK, nil)
-	victim.Report(codes.Unavailable, nil)
-	victim.Report(codes.Unavailable, nil)
+	report(victim, transport.Result{Code: codes.Unavailable})
+	report(victim, transport.Result{Code: codes.OK})
+	report(victim, transport.Result{Code: codes.Unavailable})
+	report(victim, transport.Result{Code: codes.Unavailable})
 	if p.ReadyCount() != 2 {
 		t.Fatal("ejected after two consecutive failures; a success must reset the count")
 	}
-	victim.Report(codes.Unavailable, nil)
+	report(victim, transport.Result{Code: codes.Unavailable})
 	if p.ReadyCount() != 1 || logs.FilterMessage("endpoint ejected").Len() != 1 {
 		t.Fatalf("after 3 consecutive failures: %d usable, %d ejection lines", p.ReadyCount(), logs.FilterMessage("endpoint ejected").Len())
 	}
 	other, _, _ := p.Pick(balancer.PickInfo{})
 	for range 3 {
-		other.Report(codes.Unavailable, nil)
+		report(other, transport.Result{Code: codes.Unavailable})
 	}
 	if p.ReadyCount() != 1 {
 		t.Fatal("ejected the last endpoint beyond the 50% cap")
@@ -120,7 +121,7 @@ func TestSetStrategyLogsTheSwap(t *testing.T) {
 	if err := p.Ready(); err == nil {
 		t.Fatal("an empty pool reports ready")
 	}
-	if _, _, err := p.Pick(balancer.PickInfo{}); err != pool.ErrNoEndpoint {
+	if _, _, err := p.Pick(balancer.PickInfo{}); err != balancer.ErrNoEndpoint {
 		t.Fatalf("Pick on an empty pool: %v", err)
 	}
 }
@@ -135,7 +136,7 @@ func TestEjectionBackoffIsEarnedBack(t *testing.T) {
 		e, _, _ = p.Pick(balancer.PickInfo{})
 	}
 	ejectFor := func() string {
-		e.Report(codes.Unavailable, nil)
+		report(e, transport.Result{Code: codes.Unavailable})
 		all := logs.FilterMessage("endpoint ejected").All()
 		return fmt.Sprint(all[len(all)-1].ContextMap()["for"])
 	}
@@ -155,7 +156,7 @@ func TestEjectionBackoffIsEarnedBack(t *testing.T) {
 		eventually(t, "re-admission", func() bool { return p.ReadyCount() == 3 })
 		for range 3 {
 			time.Sleep(60 * time.Millisecond)
-			e.Report(codes.OK, nil)
+			report(e, transport.Result{Code: codes.OK})
 		}
 	}
 }

@@ -18,93 +18,77 @@ type call struct {
 	p        *Proxy
 	down     *transport.Stream
 	info     balancer.PickInfo
-	ep       *pool.Endpoint
-	began    time.Time // when the first attempt was picked
-	start    time.Time // when the current attempt was picked
+	att      pool.Attempt // the current attempt's accounting
+	began    time.Time    // when the first attempt was picked
 	attempts int
 }
 
-// ServeStream picks an endpoint for a new request stream and links the
-// stream to that endpoint's connection.
+// ServeStream sends a new request stream to an endpoint, or answers it with
+// UNAVAILABLE when no endpoint can take it.
 func (p *Proxy) ServeStream(s *transport.Stream) {
 	c := &call{p: p, down: s}
 	if h := *p.hashHeader.Load(); h != "" {
 		c.info.HashKey, c.info.HasHashKey = s.Header(h)
 	}
-	for c.attempts < p.cfg.MaxAttempts {
-		ep, conn, err := c.pick()
+	if c.send(c.open) == nil {
+		c.failNoEndpoint()
+	}
+}
+
+// send is where a request is picked, for its first attempt and for every
+// retry: it picks an endpoint, begins the attempt's accounting and hands
+// the request to the endpoint's connection with link (open or relink). An
+// attempt whose connection closed before link is cancelled, and the next
+// endpoint is tried, up to MaxAttempts in all. send returns the endpoint
+// the request was handed to, whose result then comes to Done, or nil.
+func (c *call) send(link func(*transport.Conn) error) *pool.Endpoint {
+	for c.attempts < c.p.cfg.MaxAttempts {
+		ep, conn, err := c.p.pool.Pick(c.info)
 		if err != nil {
-			c.failNoEndpoint()
-			return
+			return nil
 		}
-		if conn.Open(s, c) == nil {
-			return
+		if c.attempts == 0 {
+			c.began = time.Now()
 		}
-		c.abandon(ep)
+		c.attempts++
+		c.att = ep.Begin(c.began)
+		if link(conn) == nil {
+			return ep
+		}
+		c.att.Cancel()
 	}
-	c.failNoEndpoint()
+	return nil
 }
 
-// pick chooses the next attempt's endpoint and starts accounting for it.
-func (c *call) pick() (*pool.Endpoint, *transport.Conn, error) {
-	ep, conn, err := c.p.pool.Pick(c.info)
-	if err != nil {
-		return nil, nil, err
-	}
-	c.attempts++
-	c.ep = ep
-	c.start = time.Now()
-	if c.attempts == 1 {
-		c.began = c.start
-	}
-	ep.Load.Begin()
-	if ep.Metrics != nil {
-		ep.Metrics.Begin()
-	}
-	return ep, conn, nil
-}
+// open links the request stream to conn for its first attempt.
+func (c *call) open(conn *transport.Conn) error { return conn.Open(c.down, c) }
 
-// abandon undoes the accounting of an attempt that sent nothing.
-func (c *call) abandon(ep *pool.Endpoint) {
-	ep.Load.Cancel()
-	if ep.Metrics != nil {
-		ep.Metrics.Abandon()
-	}
-}
+// relink moves the request stream to conn for a retry.
+func (c *call) relink(conn *transport.Conn) error { return c.down.Relink(conn, c) }
 
 func (c *call) failNoEndpoint() {
-	if m := c.p.pool.Metrics(); m != nil {
-		m.NoEndpoint()
-	}
+	c.p.pool.Metrics().NoEndpoint()
 	path, _ := c.down.Header(":path")
 	c.p.log.Debug("request failed: no usable endpoint", zap.String("path", path))
 	c.down.Fail(codes.Unavailable, fmt.Sprintf("roundabout: no usable endpoint for upstream %q", c.p.cfg.Upstream))
 }
 
-// Done accounts the attempt that ended and, when the server never saw it,
-// sends the request again elsewhere. It is the one place where the outcome
-// of a call is recorded: in the endpoint's load, its outlier detection and
-// the metrics.
+// Done is where the outcome of an attempt is accounted, once, with the
+// attempt's End; when the server never saw the request, it is first sent
+// again elsewhere, so that End knows whether the call went on.
 func (c *call) Done(res transport.Result) bool {
+	// A retry begins a new attempt in c.att, and once it is linked its
+	// Done may run at any time: the attempt that ended is taken out first.
+	att := c.att
+	c.att = pool.Attempt{}
 	now := time.Now()
-	rtt := now.Sub(c.start)
-	ep := c.ep
-	ep.Load.End(rtt, now)
 	res.Code = c.status(res.Code, now)
-	ep.ReportResult(res)
 	if c.p.log.Core().Enabled(zap.DebugLevel) {
-		c.logDone(res, rtt)
+		c.logDone(&att, res, now.Sub(att.Began()))
 	}
-	if res.Retryable && c.retry() {
-		if ep.Metrics != nil {
-			ep.Metrics.Retried()
-		}
-		return true
-	}
-	if ep.Metrics != nil {
-		ep.Metrics.End(res.Code, now.Sub(c.began))
-	}
-	return false
+	retried := res.Retryable && c.retry()
+	att.End(res, retried)
+	return retried
 }
 
 // status is the status the client sees for an attempt that ended with
@@ -127,24 +111,20 @@ func (c *call) status(code codes.Code, now time.Time) codes.Code {
 	return codes.DeadlineExceeded
 }
 
+// retry sends the request, which the server provably never processed, to
+// the endpoint send picks next.
 func (c *call) retry() bool {
-	for c.attempts < c.p.cfg.MaxAttempts {
-		ep, conn, err := c.pick()
-		if err != nil {
-			return false
-		}
-		if c.down.Relink(conn, c) == nil {
-			c.p.log.Debug("request retried on another endpoint", zap.String("endpoint", ep.Addr))
-			return true
-		}
-		c.abandon(ep)
+	ep := c.send(c.relink)
+	if ep == nil {
+		return false
 	}
-	return false
+	c.p.log.Debug("request retried on another endpoint", zap.String("endpoint", ep.Addr))
+	return true
 }
 
-func (c *call) logDone(res transport.Result, rtt time.Duration) {
+func (c *call) logDone(att *pool.Attempt, res transport.Result, rtt time.Duration) {
 	path, _ := c.down.Header(":path")
-	c.p.log.Debug("request done", zap.String("path", path), zap.String("endpoint", c.ep.Addr),
+	c.p.log.Debug("request done", zap.String("path", path), zap.String("endpoint", att.Endpoint().Addr),
 		zap.Stringer("code", res.Code), zap.Duration("duration", rtt), zap.Error(res.Err),
 		zap.Bool("retryable", res.Retryable))
 }

@@ -2,8 +2,9 @@
 // HTTP/2 connections, picks an endpoint for every request stream, and links
 // the stream to that endpoint's pooled connection.
 //
-// This is the one place where a request is picked (ServeStream) and where
-// its outcome is accounted (call.Done).
+// A request is picked in one place, call.send, for its first attempt and
+// for every transparent retry; each attempt's outcome is accounted in one
+// place, call.Done, which ends the attempt's pool.Attempt.
 package proxy
 
 import (
