@@ -92,7 +92,9 @@ func TestImportDirections(t *testing.T) {
 		{why: "the proxy never imports Kubernetes discovery", from: in("agent/proxy"), to: to("agent/discovery/kubernetes")},
 		{why: "Kubernetes discovery never imports the proxy or the pool", from: in("agent/discovery"), to: to("agent/proxy", "agent/pool")},
 		{why: "webhook/inject never talks to the API server", from: in("webhook/inject"),
-			to: func(p string) bool { return p == "k8s.io/client-go/rest" || p == "sigs.k8s.io/controller-runtime/pkg/client" }},
+			to: func(p string) bool {
+				return p == "k8s.io/client-go/rest" || p == "sigs.k8s.io/controller-runtime/pkg/client"
+			}},
 		{why: "the greet workload never imports the agent", from: in("greet"), to: to("agent", "webhook")},
 	}
 	pkgs := list(t)
