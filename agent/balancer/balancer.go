@@ -1,13 +1,14 @@
 // Package balancer defines how the agent picks an endpoint for one request.
 //
 // A strategy is a Builder registered under its Name. Builders turn the current
-// set of usable endpoints into an immutable Picker; the proxy calls Pick once
-// per attempt of an RPC or stream. When the endpoint set or the strategy
-// changes, the agent builds a new Picker and swaps it in atomically, so
-// requests already in flight keep the endpoint they were given.
+// set of usable endpoints into an immutable Picker, which the agent asks for
+// an endpoint for every attempt of an RPC or stream. When the endpoint set or
+// the strategy changes, the agent builds a new Picker and swaps it in
+// atomically, so requests already in flight keep the endpoint they were
+// given.
 //
 // Strategies never see connections, gRPC or Kubernetes: only endpoints and
-// the load figures the proxy records on them. Each lives in its own
+// the load figures recorded on them for every request. Each lives in its own
 // subpackage (roundrobin, random, leastrequest, peakewma, ringhash), supplies
 // only a PickerBuilder, and gets its Builder from NewBuilder, which keeps the
 // rules they all share. Each registers itself when imported; importing

@@ -13,8 +13,8 @@ const DefaultDecay = 10 * time.Second
 
 // Load is the live load of one endpoint: requests in flight and a
 // peak-sensitive, time-decayed latency average (the "peak EWMA" of Finagle
-// and Linkerd). The proxy updates it; pickers read it. The zero value is
-// ready to use with DefaultDecay.
+// and Linkerd). The accounting of every request updates it; pickers read
+// it. The zero value is ready to use with DefaultDecay.
 //
 // The average jumps to any sample above its current value, blends smaller
 // samples in with a weight that grows with the time since the previous

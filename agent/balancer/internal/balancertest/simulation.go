@@ -12,7 +12,7 @@ import (
 const MaxRequests = 1_000_000
 
 // Simulation sends requests at a fixed rate to endpoints that each answer in
-// a fixed time, recording load on the endpoints the way the proxy does.
+// a fixed time, recording load on the endpoints the way the agent does.
 type Simulation struct {
 	// Endpoints are the endpoints the picker was built over.
 	Endpoints []balancer.Endpoint
