@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/roundabout-dev/roundabout/agent/pool"
 	"github.com/roundabout-dev/roundabout/agent/transport"
 	"github.com/roundabout-dev/roundabout/api/annotations"
 )
@@ -91,7 +92,7 @@ type Config struct {
 const (
 	DefaultListen               = annotations.DefaultListenHost + ":50051"
 	DefaultStrategy             = annotations.DefaultStrategy
-	DefaultDrainTimeout         = 30 * time.Second
+	DefaultDrainTimeout         = pool.DefaultDrainTimeout
 	DefaultLogLevel             = annotations.DefaultLogLevel
 	DefaultMaxConcurrentStreams = transport.DefaultMaxConcurrentStreams
 	DefaultMaxHeaderListSize    = transport.DefaultMaxHeaderListSize
@@ -100,8 +101,8 @@ const (
 	DefaultProbeTimeout         = transport.DefaultProbeTimeout
 	DefaultKeepaliveTime        = 20 * time.Second
 	DefaultKeepaliveTimeout     = transport.DefaultKeepaliveTimeout
-	DefaultEjectFailures        = 5
-	DefaultEjectBackoff         = 5 * time.Second
+	DefaultEjectFailures        = pool.DefaultEjectFailures
+	DefaultEjectBackoff         = pool.DefaultEjectBackoff
 	DefaultMaxEjectionPercent   = 50
 )
 

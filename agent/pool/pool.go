@@ -94,24 +94,35 @@ func New(cfg Config, b balancer.Builder) *Pool {
 	return p
 }
 
+// Defaults of the Config fields that have one; the agent's flags default to
+// the same values.
+const (
+	DefaultDialTimeout   = 5 * time.Second
+	DefaultBackoffBase   = 100 * time.Millisecond
+	DefaultBackoffMax    = 5 * time.Second
+	DefaultEjectFailures = 5
+	DefaultEjectBackoff  = 5 * time.Second
+	DefaultDrainTimeout  = 30 * time.Second
+)
+
 func withDefaults(cfg Config) Config {
 	if cfg.DialTimeout == 0 {
-		cfg.DialTimeout = 5 * time.Second
+		cfg.DialTimeout = DefaultDialTimeout
 	}
 	if cfg.BackoffBase == 0 {
-		cfg.BackoffBase = 100 * time.Millisecond
+		cfg.BackoffBase = DefaultBackoffBase
 	}
 	if cfg.BackoffMax == 0 {
-		cfg.BackoffMax = 5 * time.Second
+		cfg.BackoffMax = DefaultBackoffMax
 	}
 	if cfg.EjectFailures == 0 {
-		cfg.EjectFailures = 5
+		cfg.EjectFailures = DefaultEjectFailures
 	}
 	if cfg.EjectBackoff == 0 {
-		cfg.EjectBackoff = 5 * time.Second
+		cfg.EjectBackoff = DefaultEjectBackoff
 	}
 	if cfg.DrainTimeout == 0 {
-		cfg.DrainTimeout = 30 * time.Second
+		cfg.DrainTimeout = DefaultDrainTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
