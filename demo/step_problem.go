@@ -6,6 +6,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
 // Timeouts of the scenario's waits.
@@ -19,7 +21,7 @@ const (
 	serverApp   = "greetserver"
 	clientApp   = "greetclient"
 	gatewayPort = 9091
-	agentAdmin  = 9901
+	agentAdmin  = annotations.DefaultAdminPort
 	lookaside   = 9902
 )
 
