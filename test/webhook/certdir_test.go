@@ -36,11 +36,12 @@ import (
 func TestCertDirMode(t *testing.T) {
 	needControlPlane(t)
 	c := newClient(t)
-	const ns, cfgName = "roundabout-certdir-system", "roundabout-webhook-certdir"
-	createNamespaces(t, c, ns, "certdir-app")
+	ns, appNS := unique("roundabout-certdir-system"), unique("certdir-app")
+	cfgName := unique("roundabout-webhook-certdir")
+	createNamespaces(t, c, ns, appNS)
 	dir, caPEM := writeServingFiles(t)
 	port := freePort(t)
-	createCertDirConfig(t, cfgName, port, caPEM)
+	createCertDirConfig(t, cfgName, appNS, port, caPEM)
 	opts := server.Options{
 		Inject: inject.Config{AgentImage: "ghcr.io/roundabout-dev/roundabout-agent:test"}, Namespace: ns,
 		ServiceName: "roundabout-webhook", TLSMode: server.TLSCertDir, CertDir: dir,
@@ -56,9 +57,9 @@ func TestCertDirMode(t *testing.T) {
 		}
 	})
 
-	eventually(t, "a pod in certdir-app stored with the agent", func() error {
+	eventually(t, "a pod in "+appNS+" stored with the agent", func() error {
 		pod := annotatedPod(nil)
-		pod.Namespace = "certdir-app"
+		pod.Namespace = appNS
 		if err := c.Create(ctx(t), pod); err != nil {
 			return err
 		}
@@ -73,7 +74,7 @@ func TestCertDirMode(t *testing.T) {
 	}
 }
 
-func createCertDirConfig(t *testing.T, name string, port int, caPEM []byte) {
+func createCertDirConfig(t *testing.T, name, appNS string, port int, caPEM []byte) {
 	t.Helper()
 	url := "https://127.0.0.1:" + strconv.Itoa(port) + server.WebhookPath
 	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{
@@ -86,13 +87,14 @@ func createCertDirConfig(t *testing.T, name string, port int, caPEM []byte) {
 			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
 			AdmissionReviewVersions: []string{"v1"},
 			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
-				"kubernetes.io/metadata.name": "certdir-app",
+				"kubernetes.io/metadata.name": appNS,
 			}},
 		}},
 	}
 	if err := newClient(t).Create(ctx(t), cfg); err != nil {
 		t.Fatalf("create %s: %v", name, err)
 	}
+	deleteWebhookConfigAtCleanup(t, name)
 }
 
 // writeServingFiles writes tls.crt and tls.key for 127.0.0.1, signed by a

@@ -17,16 +17,14 @@ import (
 	"github.com/roundabout-dev/roundabout/test/procs"
 )
 
-const processConfig = "roundabout-webhook-process"
-
 // TestProcessServesProbesMetricsAndStopsOnSIGTERM runs the built
 // roundabout-webhook binary against the API server: it becomes ready,
 // exports its metric, and exits 0 on SIGTERM.
 func TestProcessServesProbesMetricsAndStopsOnSIGTERM(t *testing.T) {
 	needControlPlane(t)
-	createIdleWebhookConfig(t, freePort(t))
+	cfgName := createIdleWebhookConfig(t, freePort(t))
 	health, metrics := "127.0.0.1:"+strconv.Itoa(freePort(t)), "127.0.0.1:"+strconv.Itoa(freePort(t))
-	p := startProcess(t, health, metrics)
+	p := startProcess(t, cfgName, health, metrics)
 
 	eventually(t, "/readyz answering 200", func() error { return get200("http://" + health + "/readyz") })
 	body, err := getBody("http://" + metrics + "/metrics")
@@ -43,12 +41,13 @@ func TestProcessServesProbesMetricsAndStopsOnSIGTERM(t *testing.T) {
 
 // createIdleWebhookConfig registers a configuration for the process to
 // patch whose namespaceSelector matches no namespace, so it never affects
-// the other tests' pods.
-func createIdleWebhookConfig(t *testing.T, port int) {
+// the other tests' pods, and returns its name.
+func createIdleWebhookConfig(t *testing.T, port int) string {
 	t.Helper()
+	name := unique("roundabout-webhook-process")
 	url := "https://127.0.0.1:" + strconv.Itoa(port) + "/mutate-pods"
 	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: processConfig},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Webhooks: []admissionregistrationv1.MutatingWebhook{{
 			Name:                    "inject.roundabout.dev",
 			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url},
@@ -60,19 +59,22 @@ func createIdleWebhookConfig(t *testing.T, port int) {
 		}},
 	}
 	if err := newClient(t).Create(ctx(t), cfg); err != nil {
-		t.Fatalf("create %s: %v", processConfig, err)
+		t.Fatalf("create %s: %v", name, err)
 	}
+	deleteWebhookConfigAtCleanup(t, name)
+	return name
 }
 
-func startProcess(t *testing.T, health, metrics string) *procs.Proc {
+func startProcess(t *testing.T, cfgName, health, metrics string) *procs.Proc {
 	t.Helper()
-	createNamespaces(t, newClient(t), "roundabout-process-system")
-	env := []string{"KUBECONFIG=" + adminKubeconfig(t), "POD_NAMESPACE=roundabout-process-system"}
+	ns := unique("roundabout-process-system")
+	createNamespaces(t, newClient(t), ns)
+	env := []string{"KUBECONFIG=" + adminKubeconfig(t), "POD_NAMESPACE=" + ns}
 	return procs.Start(t, "roundabout-webhook", env,
 		"--agent-image=ghcr.io/roundabout-dev/roundabout-agent:test",
 		"--host=127.0.0.1", "--port="+strconv.Itoa(freePort(t)),
 		"--health-addr="+health, "--metrics-addr="+metrics,
-		"--webhook-config="+processConfig, "--shutdown-timeout=5s")
+		"--webhook-config="+cfgName, "--shutdown-timeout=5s")
 }
 
 func get200(url string) error {

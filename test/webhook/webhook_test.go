@@ -26,12 +26,13 @@ import (
 )
 
 const (
-	webhookNamespace = "roundabout-test-system"
-	webhookConfig    = "roundabout-webhook-test"
-	appNamespace     = "webhook-test"
-	callTimeout      = 30 * time.Second
-	injectDeadline   = time.Minute
+	callTimeout    = 30 * time.Second
+	injectDeadline = time.Minute
 )
+
+// The webhook's namespace, its configuration and the namespace of the
+// pods it injects, named afresh by each run of TestWebhookThroughAPIServer.
+var webhookNamespace, webhookConfig, appNamespace string
 
 // TestWebhookThroughAPIServer starts the webhook, lets the API server call
 // it over TLS, and runs the scenarios in order; the last stops the webhook.
@@ -39,6 +40,8 @@ func TestWebhookThroughAPIServer(t *testing.T) {
 	needControlPlane(t)
 	c := newClient(t)
 	port := freePort(t)
+	webhookNamespace, webhookConfig = unique("roundabout-test-system"), unique("roundabout-webhook-test")
+	appNamespace = unique("webhook-test")
 	createNamespaces(t, c, webhookNamespace, appNamespace)
 	createWebhookConfig(t, c, port)
 	stop, exited := startWebhook(t, port)
@@ -111,6 +114,7 @@ func createWebhookConfig(t *testing.T, c client.Client, port int) {
 	if err := c.Create(ctx(t), cfg); err != nil {
 		t.Fatalf("create MutatingWebhookConfiguration: %v", err)
 	}
+	deleteWebhookConfigAtCleanup(t, webhookConfig)
 }
 
 func podCreateRule() admissionregistrationv1.RuleWithOperations {
