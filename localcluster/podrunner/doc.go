@@ -14,7 +14,10 @@
 // side gets a /32 route to the pod IP. There is no bridge: all pod traffic is
 // routed through the node namespace, so kube-proxy's iptables rules apply to
 // it. The pod's hostname is set, and /etc/resolv.conf and /etc/hosts are the
-// pod's own. Containers join the sandbox's namespaces with nsenter and run in
+// pod's own: resolv.conf points at the cluster DNS with the namespace's
+// search path, and /etc/hosts is the kubelet's managed hosts file (see
+// HostsFile), the pod IP with its hostname (and FQDN when spec.subdomain is
+// set) followed by the pod's spec.hostAliases. Containers join the sandbox's namespaces with nsenter and run in
 // the node's file system; they share the node's PID namespace.
 //
 // An image stands for the project binary of the same name (see Images): the

@@ -115,8 +115,10 @@ func (w *podWorker) createSandbox(ctx context.Context) error {
 
 func (w *podWorker) newSandbox(ctx context.Context, pod *corev1.Pod, ip string) (*Sandbox, *Volumes, error) {
 	dir := w.podDir()
+	host := hostname(pod)
 	sb, err := NewSandbox(ctx, SandboxConfig{Dir: dir, IP: ip, Gateway: w.r.cfg.NodeIP,
-		HostIface: hostIface(pod), Hostname: hostname(pod), ResolvConf: w.r.resolvConf(pod.Namespace)}, w.log)
+		HostIface: hostIface(pod), Hostname: host, ResolvConf: w.r.resolvConf(pod.Namespace),
+		Hosts: HostsFile(ip, host, hostDomain(pod, w.r.cfg.ClusterDomain), pod.Spec.HostAliases)}, w.log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox: %w", err)
 	}

@@ -116,11 +116,15 @@ func TestRunPodsAgainstAPIServer(t *testing.T) {
 	pods := client.CoreV1().Pods(metav1.NamespaceDefault)
 
 	checkNode(t, client, logAddr)
-	if _, err := pods.Create(ctx, greetPod("greet"), metav1.CreateOptions{}); err != nil {
+	gp := greetPod("greet")
+	gp.Spec.Subdomain = "greets"
+	gp.Spec.HostAliases = []corev1.HostAlias{{IP: "127.0.2.1", Hostnames: []string{"up.default.svc.cluster.local", "up"}}}
+	if _, err := pods.Create(ctx, gp, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	pod := waitReady(t, pods, "greet")
 	checkHealth(t, pod.Status.PodIP)
+	checkHosts(t, bin, pod)
 	checkLogs(t, client, logAddr)
 	checkEvents(t, client, pod)
 	if n := processesOf(bin); n != 1 {
@@ -212,6 +216,27 @@ func checkHealth(t *testing.T, ip string) {
 	}
 }
 
+// checkHosts reads /etc/hosts as the pod's container sees it, through
+// /proc/<pid>/root, and expects the kubelet's file: the pod IP with its
+// FQDN and hostname, then the pod's hostAliases.
+func checkHosts(t *testing.T, bin string, pod *corev1.Pod) {
+	t.Helper()
+	pids := pidsOf(bin)
+	if len(pids) != 1 {
+		t.Fatalf("%d processes run %s, want 1", len(pids), bin)
+	}
+	got, err := os.ReadFile(filepath.Join("/proc", pids[0], "root", "etc", "hosts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pod.Status.PodIP + "\tgreet.greets.default.svc.cluster.local\tgreet\n\n" +
+		"# Entries added by HostAliases.\n127.0.2.1\tup.default.svc.cluster.local\tup\n"
+	if !strings.HasPrefix(string(got), "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n") ||
+		!strings.HasSuffix(string(got), "\n"+want) {
+		t.Errorf("/etc/hosts in the pod:\n%s\nwant it to end with:\n%s", got, want)
+	}
+}
+
 // checkLogs reads the server's start-up line from the log endpoint, both
 // directly and through kube-apiserver.
 func checkLogs(t *testing.T, client kubernetes.Interface, logAddr string) {
@@ -295,17 +320,20 @@ func gone(pods podClient, name string) error {
 }
 
 // processesOf counts the processes running the binary bin.
-func processesOf(bin string) int {
+func processesOf(bin string) int { return len(pidsOf(bin)) }
+
+// pidsOf lists the processes running the binary bin.
+func pidsOf(bin string) []string {
 	entries, _ := os.ReadDir("/proc")
-	n := 0
+	var pids []string
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
 		}
 		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
 		if err == nil && strings.TrimSuffix(exe, " (deleted)") == bin {
-			n++
+			pids = append(pids, e.Name())
 		}
 	}
-	return n
+	return pids
 }

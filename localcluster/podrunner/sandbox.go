@@ -27,6 +27,9 @@ type SandboxConfig struct {
 	HostIface  string // host-side veth name
 	Hostname   string
 	ResolvConf []byte
+	// Hosts is the pod's /etc/hosts (see HostsFile); when nil, the pod
+	// gets the hosts file of a pod with only its IP and Hostname.
+	Hosts []byte
 }
 
 // holderTimeout bounds the wait for the holder to be in its namespaces,
@@ -209,7 +212,11 @@ func (s *Sandbox) etcFiles() error {
 			return err
 		}
 	}
-	return s.writeAndMount("hosts", hostsFile(s.cfg.IP, s.cfg.Hostname), "/etc/hosts")
+	hosts := s.cfg.Hosts
+	if hosts == nil {
+		hosts = HostsFile(s.cfg.IP, s.cfg.Hostname, "", nil)
+	}
+	return s.writeAndMount("hosts", hosts, "/etc/hosts")
 }
 
 func (s *Sandbox) writeAndMount(name string, content []byte, containerPath string) error {
@@ -218,18 +225,6 @@ func (s *Sandbox) writeAndMount(name string, content []byte, containerPath strin
 		return err
 	}
 	return s.Mount(path, containerPath, false)
-}
-
-// hostsFile is the kubelet's /etc/hosts for a pod.
-func hostsFile(ip, hostname string) []byte {
-	var b bytes.Buffer
-	b.WriteString("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n" +
-		"::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\n" +
-		"fe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n")
-	if hostname != "" {
-		fmt.Fprintf(&b, "%s\t%s\n", ip, hostname)
-	}
-	return b.Bytes()
 }
 
 // Destroy kills the processes still running in the sandbox and the holder,
