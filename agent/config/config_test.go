@@ -226,3 +226,19 @@ func TestProbesCanBeTurnedOff(t *testing.T) {
 		t.Fatalf("--probe-after=0s parsed as %v", c.ProbeAfter)
 	}
 }
+
+// TestHashHeaderIsTheContracts checks that --hash-header accepts exactly
+// the names the hash-header annotation accepts, and lower-cases them.
+func TestHashHeaderIsTheContracts(t *testing.T) {
+	for _, name := range []string{"x-user-id", "X-User-ID", "x_user.v2", "x user", ":authority", "x-\u212a", "ü", "x/y"} {
+		c, _, err := parse("--upstream=greet", "--endpoints=a:1", "--hash-header="+name)
+		contract := annotations.ValidHashHeader(name)
+		if (err == nil) != (contract == nil) {
+			t.Errorf("--hash-header=%q: flag error %v, annotation error %v; want both or neither", name, err, contract)
+			continue
+		}
+		if err == nil && c.HashHeader != strings.ToLower(name) {
+			t.Errorf("--hash-header=%q: HashHeader %q, want it lower-cased", name, c.HashHeader)
+		}
+	}
+}

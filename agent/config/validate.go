@@ -51,10 +51,9 @@ func splitList(s string) []string {
 
 // validate checks every flag other than the endpoint source.
 func (c *Config) validate(strategies []string) error {
-	c.HashHeader = strings.ToLower(c.HashHeader)
-	return errors.Join(
+	err := errors.Join(
 		validateStrategy(c.Strategy, strategies),
-		validateHeader("hash-header", c.HashHeader),
+		validateHashHeader(c.HashHeader),
 		validateHostPort("admin-addr", c.AdminAddr),
 		validateOptionalHostPort("lookaside-addr", c.LookasideAddr),
 		validatePositive("drain-timeout", c.DrainTimeout),
@@ -70,6 +69,8 @@ func (c *Config) validate(strategies []string) error {
 		validatePositive("eject-backoff", c.EjectBackoff),
 		validateBetween("max-ejection-percent", c.MaxEjectionPercent, 0, 100),
 	)
+	c.HashHeader = strings.ToLower(c.HashHeader)
+	return err
 }
 
 func validateHostPort(flagName, addr string) error {
@@ -100,17 +101,14 @@ func validateStrategy(name string, allowed []string) error {
 	return fmt.Errorf("--strategy=%q: unknown strategy; allowed: %s", name, strings.Join(sorted, ", "))
 }
 
-// validateHeader accepts the header names gRPC accepts as metadata keys:
-// lower-case letters, digits, '-', '_' and '.', which excludes HTTP/2
-// pseudo-headers. Empty means unset.
-func validateHeader(flagName, name string) error {
+// validateHashHeader accepts what the hash-header annotation accepts
+// (annotations.ValidHashHeader), before it is lower-cased. Empty means
+// unset.
+func validateHashHeader(name string) error {
 	if name == "" {
 		return nil
 	}
-	if strings.ContainsFunc(name, invalidHeaderRune) {
-		return fmt.Errorf("--%s=%q: not a valid header name; allowed characters are a-z, 0-9, '-', '_' and '.'", flagName, name)
-	}
-	return nil
+	return flagError("hash-header", annotations.ValidHashHeader(name))
 }
 
 func validatePositive(flagName string, d time.Duration) error {
@@ -154,8 +152,4 @@ func flagError(flagName string, err error) error {
 		return fmt.Errorf("--%s=%q: %s", flagName, ae.Value, ae.Problem)
 	}
 	return err
-}
-
-func invalidHeaderRune(r rune) bool {
-	return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_' && r != '.'
 }

@@ -23,8 +23,16 @@ const (
 	// InjectDisabled overrides a namespace's InjectEnabled.
 	Inject = Prefix + "inject"
 	// Upstream is required when injecting: one or more
-	// service[.namespace]:port, comma-separated. Each upstream is served on
-	// DefaultListenHost:<port> unless given as name=listen.
+	// service[.namespace]:port[=listen], comma-separated. An entry without
+	// =listen keeps the Service's name: the agent serves it on a loopback
+	// address of its own per Service (ServiceLoopbackPrefix + N, on the
+	// Service's port), and the webhook maps the Service's DNS names to that
+	// address in the pod's hostAliases. An entry with =listen (a port, or
+	// loopback-ip:port) is served there, DefaultListenHost when only a port
+	// is given, and no name is mapped for it.
+	//
+	// On a namespace, Upstream is an annotation that supplies the default
+	// for pods that do not carry it themselves.
 	Upstream = Prefix + "upstream"
 	// Strategy picks the balancing strategy, one of Strategies,
 	// DefaultStrategy when absent. Changing it on a running pod takes
@@ -40,21 +48,50 @@ const (
 	// the pod IP at this port, 1-65535, reachable from other pods and from
 	// the node. Absent, the agent serves no lookaside API.
 	LookasidePort = Prefix + "lookaside-port"
-	// AgentCPURequest overrides the agent container's CPU request.
+	// AgentCPURequest overrides the agent container's CPU request, at least
+	// AgentCPUFloor.
 	AgentCPURequest = Prefix + "agent-cpu-request"
-	// AgentMemoryLimit overrides the agent container's memory limit.
+	// AgentCPULimit gives the agent container a CPU limit, at least
+	// AgentCPUFloor and not below its CPU request.
+	AgentCPULimit = Prefix + "agent-cpu-limit"
+	// AgentMemoryRequest overrides the agent container's memory request,
+	// at least AgentMemoryFloor.
+	AgentMemoryRequest = Prefix + "agent-memory-request"
+	// AgentMemoryLimit overrides the agent container's memory limit, at
+	// least AgentMemoryFloor and not below its memory request.
 	AgentMemoryLimit = Prefix + "agent-memory-limit"
+	// NativeSidecar overrides, for one pod, whether the agent is a native
+	// sidecar (an init container with restartPolicy Always, which needs
+	// Kubernetes 1.29 on the pod's node) or a regular container placed
+	// first: NativeSidecarTrue or NativeSidecarFalse. Absent, the webhook
+	// decides for the cluster.
+	NativeSidecar = Prefix + "native-sidecar"
 	// Status is set by the webhook on pods it injected, to StatusInjected.
 	// A pod that carries it is never injected twice.
 	Status = Prefix + "status"
+	// AgentImage is set by the webhook on pods it injected, to the agent
+	// container's image, so the agent version a pod runs shows in its
+	// metadata.
+	AgentImage = Prefix + "agent-image"
 )
 
-// Values of Inject and Status.
+// Values of Inject, NativeSidecar and Status.
 const (
-	InjectEnabled  = "enabled"
-	InjectDisabled = "disabled"
-	StatusInjected = "injected"
+	InjectEnabled      = "enabled"
+	InjectDisabled     = "disabled"
+	NativeSidecarTrue  = "true"
+	NativeSidecarFalse = "false"
+	StatusInjected     = "injected"
 )
+
+// PodAnnotations returns every roundabout.dev/ annotation a pod may carry:
+// those a user sets, then Status and AgentImage, which the webhook sets.
+// Any other key with Prefix on a pod is unknown.
+func PodAnnotations() []string {
+	return []string{Inject, Upstream, Strategy, HashHeader, LogLevel, LookasidePort,
+		AgentCPURequest, AgentCPULimit, AgentMemoryRequest, AgentMemoryLimit, NativeSidecar,
+		Status, AgentImage}
+}
 
 // Strategy names, as the Strategy annotation and the agent's --strategy
 // flag take them. Each strategy package of the agent registers itself under
@@ -97,8 +134,25 @@ const (
 	// agent's probes at it.
 	DefaultAdminPort = 9901
 	// DefaultListenHost is the loopback address the agent serves an
-	// upstream on when no listen address is given for it.
+	// upstream on when its listen address is given as a port only.
 	DefaultListenHost = "127.0.0.1"
+	// ServiceLoopbackPrefix starts the loopback address the agent serves a
+	// Service on when its upstream entry has no listen address: the n-th
+	// distinct Service gets ServiceLoopbackPrefix + n, n from 1 to 254.
+	ServiceLoopbackPrefix = "127.0.2."
+	// DefaultClusterDomain is the cluster's DNS domain unless the webhook
+	// is told otherwise: Service names end in .svc.DefaultClusterDomain.
+	DefaultClusterDomain = "cluster.local"
+)
+
+// Floors of the agent's resources: the least the agent runs in. A request or
+// limit annotation below its floor is refused. Both are Kubernetes quantities.
+const (
+	// AgentCPUFloor is the least CPU request or limit the agent is given.
+	AgentCPUFloor = "10m"
+	// AgentMemoryFloor is the least memory request or limit the agent is
+	// given: its heap, goroutine stacks and per-connection buffers at rest.
+	AgentMemoryFloor = "32Mi"
 )
 
 // Strategies returns every strategy name, sorted.

@@ -9,11 +9,18 @@ import (
 )
 
 func TestNamesCarryThePrefix(t *testing.T) {
-	for _, name := range []string{Inject, Upstream, Strategy, HashHeader, LogLevel, LookasidePort,
-		AgentCPURequest, AgentMemoryLimit, Status} {
+	seen := map[string]bool{}
+	for _, name := range PodAnnotations() {
 		if !strings.HasPrefix(name, Prefix) || len(name) == len(Prefix) {
 			t.Errorf("annotation %q does not start with %q and a name", name, Prefix)
 		}
+		if seen[name] {
+			t.Errorf("PodAnnotations lists %q twice", name)
+		}
+		seen[name] = true
+	}
+	if len(seen) != 13 {
+		t.Errorf("PodAnnotations has %d names, want 13", len(seen))
 	}
 }
 
@@ -62,6 +69,19 @@ func TestValid(t *testing.T) {
 		{"empty strategy", ValidStrategy, "", `annotation roundabout.dev/strategy="": not a strategy; allowed: least-request, peak-ewma, random, ring-hash, round-robin`},
 		{"log level", ValidLogLevel, "warn", ""},
 		{"unknown log level", ValidLogLevel, "verbose", `annotation roundabout.dev/log-level="verbose": allowed: debug, info, warn, error`},
+		{"hash header", ValidHashHeader, "x-user_id.v2", ""},
+		{"hash header upper case", ValidHashHeader, "X-User-ID", ""},
+		{"hash header space", ValidHashHeader, "x user",
+			`annotation roundabout.dev/hash-header="x user": not a header name; allowed characters are a-z, A-Z (lower-cased), 0-9, '-', '_' and '.', such as x-user-id`},
+		{"hash header pseudo", ValidHashHeader, ":authority",
+			`annotation roundabout.dev/hash-header=":authority": not a header name; allowed characters are a-z, A-Z (lower-cased), 0-9, '-', '_' and '.', such as x-user-id`},
+		{"hash header empty", ValidHashHeader, "",
+			`annotation roundabout.dev/hash-header="": empty; allowed characters are a-z, A-Z (lower-cased), 0-9, '-', '_' and '.', such as x-user-id`},
+		{"hash header non-ASCII", ValidHashHeader, "x-\u212a", // the Kelvin sign, lower-cased to k
+			"annotation roundabout.dev/hash-header=\"x-\u212a\": not a header name; allowed characters are a-z, A-Z (lower-cased), 0-9, '-', '_' and '.', such as x-user-id"},
+		{"native sidecar true", ValidNativeSidecar, "true", ""},
+		{"native sidecar false", ValidNativeSidecar, "false", ""},
+		{"native sidecar other", ValidNativeSidecar, "yes", `annotation roundabout.dev/native-sidecar="yes": allowed values are "true" and "false"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

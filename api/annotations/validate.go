@@ -48,3 +48,35 @@ func ValidLogLevel(level string) error {
 	}
 	return &Error{Key: LogLevel, Value: level, Problem: "allowed: " + strings.Join(LogLevels(), ", ")}
 }
+
+// ValidHashHeader reports whether name is allowed as the HashHeader
+// annotation and as the agent's --hash-header flag: a header name gRPC
+// accepts as a metadata key, made of ASCII letters, digits, '-', '_' and
+// '.'. That excludes HTTP/2 pseudo-headers. Both sides lower-case the name
+// after this check, as HTTP/2 carries header names in lower case. The error
+// is an *Error.
+func ValidHashHeader(name string) error {
+	if name == "" {
+		return &Error{Key: HashHeader, Value: name, Problem: "empty; " + hashHeaderAllowed}
+	}
+	if strings.ContainsFunc(name, invalidHeaderRune) {
+		return &Error{Key: HashHeader, Value: name, Problem: "not a header name; " + hashHeaderAllowed}
+	}
+	return nil
+}
+
+const hashHeaderAllowed = "allowed characters are a-z, A-Z (lower-cased), 0-9, '-', '_' and '.', such as x-user-id"
+
+func invalidHeaderRune(r rune) bool {
+	return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' && r != '_' && r != '.'
+}
+
+// ValidNativeSidecar reports whether value is allowed for NativeSidecar:
+// NativeSidecarTrue or NativeSidecarFalse. The error is an *Error.
+func ValidNativeSidecar(value string) error {
+	if value == NativeSidecarTrue || value == NativeSidecarFalse {
+		return nil
+	}
+	return &Error{Key: NativeSidecar, Value: value,
+		Problem: "allowed values are " + strconv.Quote(NativeSidecarTrue) + " and " + strconv.Quote(NativeSidecarFalse)}
+}
