@@ -113,11 +113,13 @@ func (a *agent) run(ctx context.Context, reg *prometheus.Registry) error {
 	return err
 }
 
-// ready is /readyz: every upstream has a connected endpoint.
+// ready is /readyz: every listener is bound (newAgent binds them all
+// before run starts the admin server) and every upstream is ready
+// (upstream.ready). It never waits for an endpoint to be connected.
 func (a *agent) ready() error {
 	var errs []error
 	for _, u := range a.upstreams {
-		errs = append(errs, u.pool.Ready())
+		errs = append(errs, u.ready())
 	}
 	return errors.Join(errs...)
 }

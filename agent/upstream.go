@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -26,7 +28,16 @@ type upstream struct {
 	proxy  *proxy.Proxy
 	ln     net.Listener
 	log    *zap.Logger
+	// synced is when the source first emitted a set; nil until then.
+	synced atomic.Pointer[time.Time]
 }
+
+// warmup bounds how long readiness waits, once discovery has synced, for
+// the first connection attempt to each endpoint to end, so that a client
+// that starts when the agent turns ready finds the endpoints that are up
+// already connected. A refused connection ends its attempt at once; an
+// endpoint that does not answer holds readiness for warmup at most.
+const warmup = time.Second
 
 // source is an upstream's endpoint source and, for a Kubernetes Service,
 // the Service it watches.
@@ -74,7 +85,7 @@ func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, new
 // in goroutines counted by wg; a failure of either ends the agent.
 func (u *upstream) start(ctx context.Context, wg *sync.WaitGroup, errc chan<- error) {
 	wg.Go(func() {
-		if err := u.target.Watch(ctx, u.pool.Update); err != nil {
+		if err := u.target.Watch(ctx, u.update); err != nil {
 			errc <- fmt.Errorf("upstream %s: endpoint source: %w", u.name, err)
 		}
 	})
@@ -84,4 +95,35 @@ func (u *upstream) start(ctx context.Context, wg *sync.WaitGroup, errc chan<- er
 		}
 	})
 	u.log.Info("serving upstream", zap.String("listen", u.ln.Addr().String()))
+}
+
+// update hands a set from the source to the pool; the first one marks the
+// upstream's discovery synced.
+func (u *upstream) update(set []discovery.Endpoint) {
+	u.pool.Update(set)
+	if u.synced.Load() == nil {
+		now := time.Now()
+		u.synced.Store(&now)
+	}
+}
+
+// ready is nil once the upstream's discovery has synced, even to no
+// endpoints, and its source reports nothing an operator must fix (a
+// discovery.Checker); after the sync it waits up to warmup for the first
+// connection attempts. Endpoints that are down never hold it longer: calls
+// then fail at once with UNAVAILABLE naming the upstream.
+func (u *upstream) ready() error {
+	if c, ok := u.target.Source.(discovery.Checker); ok {
+		if err := c.Check(); err != nil {
+			return fmt.Errorf("upstream %s: %w", u.name, err)
+		}
+	}
+	synced := u.synced.Load()
+	switch {
+	case synced == nil:
+		return fmt.Errorf("upstream %s: endpoint discovery has not synced yet", u.name)
+	case time.Since(*synced) < warmup && !u.pool.Dialled():
+		return fmt.Errorf("upstream %s: connecting to its endpoints", u.name)
+	}
+	return nil
 }

@@ -38,6 +38,9 @@ type Endpoint struct {
 
 	requests atomic.Int64
 	failed   atomic.Int64
+	// dialled is set once the first connection attempt has ended: the
+	// connection is in the picker, or the attempt failed.
+	dialled atomic.Bool
 
 	mu           sync.Mutex
 	removed      bool
@@ -82,6 +85,7 @@ func (e *Endpoint) run() {
 		if err != nil {
 			e.log.Debug("connect failed", zap.Error(err), zap.Duration("retry_in", backoff))
 			e.connFailed()
+			e.dialled.Store(true)
 			e.sleep(backoff)
 			backoff = min(backoff*2, e.pool.cfg.BackoffMax)
 			continue
@@ -166,6 +170,7 @@ func (e *Endpoint) serve(c *transport.Conn, away <-chan struct{}) {
 	e.succeeded()
 	e.log.Info("endpoint connected")
 	e.pool.publish()
+	e.dialled.Store(true)
 	e.readmit()
 	select {
 	case <-c.Done():

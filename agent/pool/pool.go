@@ -12,7 +12,6 @@ package pool
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -254,12 +253,18 @@ func (p *Pool) publishLocked() {
 	}
 }
 
-// Ready reports whether at least one endpoint has a connection.
-func (p *Pool) Ready() error {
-	if len(p.snap.Load().byAddr) > 0 {
-		return nil
+// Dialled reports whether the first connection attempt to every endpoint
+// has ended: each endpoint is either in the picker or has failed to
+// connect once. An empty pool has nothing to dial.
+func (p *Pool) Dialled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range p.endpoints {
+		if !e.dialled.Load() {
+			return false
+		}
 	}
-	return fmt.Errorf("upstream %q: no endpoint connected", p.cfg.Upstream)
+	return true
 }
 
 // Close removes every endpoint and lets their connections drain, each

@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -118,11 +119,36 @@ func TestSetStrategyLogsTheSwap(t *testing.T) {
 	if logs.FilterMessage("strategy changed").Len() != 0 {
 		t.Fatal("logged a swap to the same strategy")
 	}
-	if err := p.Ready(); err == nil {
-		t.Fatal("an empty pool reports ready")
-	}
 	if _, _, err := p.Pick(balancer.PickInfo{}); err != balancer.ErrNoEndpoint {
 		t.Fatalf("Pick on an empty pool: %v", err)
+	}
+}
+
+func TestDialledOnceEveryFirstAttemptEnded(t *testing.T) {
+	p, _ := newPool(t, pool.Config{BackoffBase: time.Hour, BackoffMax: time.Hour})
+	if !p.Dialled() {
+		t.Fatal("an empty pool has something to dial")
+	}
+	pods := greettest.StartPods(t, []string{"127.0.0.2"}, 0)
+	closed, err := net.Listen("tcp", "127.0.0.3:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	p.Update(append(endpoints(pods), discovery.Endpoint{Addr: closed.Addr().String()}))
+	eventually(t, "both first attempts ended", p.Dialled)
+	if n := p.ReadyCount(); n != 1 {
+		t.Fatalf("%d endpoints in the picker once dialled, want the listening one", n)
+	}
+	// An endpoint that accepts but never answers the handshake holds it.
+	silent, err := net.Listen("tcp", "127.0.0.4:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	p.Update(append(endpoints(pods), discovery.Endpoint{Addr: silent.Addr().String()}))
+	if p.Dialled() {
+		t.Fatal("dialled while an endpoint's handshake is pending")
 	}
 }
 

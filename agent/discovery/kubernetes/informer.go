@@ -25,13 +25,13 @@ func newInformer(client Slices, up Upstream, health *apiHealth) cache.SharedInde
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.LabelSelector = selector
 			list, err := slices.List(ctx, opts)
-			health.observe(ctx, err)
+			health.observe(ctx, "list", err)
 			return list, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			opts.LabelSelector = selector
 			w, err := slices.Watch(ctx, opts)
-			health.observe(ctx, err)
+			health.observe(ctx, "watch", err)
 			return w, err
 		},
 	}

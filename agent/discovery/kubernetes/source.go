@@ -26,24 +26,35 @@ type Source struct {
 	client Slices
 	up     Upstream
 	log    *zap.Logger
+	health *apiHealth
 }
 
 // New returns the Source of up, read through client (RESTSlices, or a
 // clientset's DiscoveryV1().EndpointSlices). log receives one line per
-// change of the endpoint set and of the API server's reachability.
+// change of the endpoint set and of the API server's reachability. The
+// Source is a discovery.Checker: a refused list or watch is reported by
+// Check, with the RoleBinding that fixes it.
 func New(client Slices, up Upstream, log *zap.Logger) discovery.Source {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Source{client: client, up: up, log: log.With(zap.String("upstream", up.String()))}
+	log = log.With(zap.String("upstream", up.String()))
+	return &Source{client: client, up: up, log: log, health: newAPIHealth(up, log)}
 }
+
+// Check is nil while the Source follows the Service's EndpointSlices, and
+// also while the API server is away once they have been listed: the last
+// set is kept meanwhile. It is a *ForbiddenError while the API server
+// refuses the agent's identity, and the last failure until the first list
+// succeeds.
+func (s *Source) Check() error { return s.health.check() }
 
 // Watch runs an informer over the Service's EndpointSlices and calls update
 // with the merged set after the first sync and after every change of it. An
 // API server that cannot be reached never empties the set: the last one is
-// kept until the informer has resynced.
+// kept until the informer has resynced. Watch runs once per Source.
 func (s *Source) Watch(ctx context.Context, update func([]discovery.Endpoint)) error {
-	health := newAPIHealth(s.log)
+	health := s.health
 	inf := newInformer(s.client, s.up, health)
 	changed := make(chan struct{}, 1)
 	if _, err := inf.AddEventHandler(notifier(changed)); err != nil {
@@ -62,6 +73,7 @@ func (s *Source) Watch(ctx context.Context, update func([]discovery.Endpoint)) e
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return nil
 	}
+	health.markSynced()
 	lister := discoverylisters.NewEndpointSliceLister(inf.GetIndexer()).EndpointSlices(s.up.Namespace)
 	s.follow(ctx, lister, changed, update)
 	return nil

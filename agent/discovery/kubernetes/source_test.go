@@ -3,15 +3,22 @@ package kubernetes
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
 
 	"github.com/roundabout-dev/roundabout/agent/discovery"
 )
@@ -131,22 +138,26 @@ func TestTrackerLogsAddedAndRemoved(t *testing.T) {
 
 func TestAPIHealthLogsOutageAndRecoveryOnce(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
-	h := newAPIHealth(zap.New(core))
+	h := newAPIHealth(Upstream{Service: "greet", Namespace: "default", Port: "grpc"}, zap.New(core))
 	ctx := context.Background()
 	refused := errors.New("connection refused")
-	h.observe(ctx, nil)
+	h.observe(ctx, "list", nil)
+	h.markSynced()
 	for range 3 {
-		h.observe(ctx, refused)
+		h.observe(ctx, "watch", refused)
 	}
-	h.observe(ctx, nil)
-	h.observe(ctx, nil)
+	if err := h.check(); err != nil {
+		t.Errorf("check = %v while the API server is away after a sync; want nil", err)
+	}
+	h.observe(ctx, "list", nil)
+	h.observe(ctx, "watch", nil)
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	h.observe(cancelled, context.Canceled)
+	h.observe(cancelled, "watch", context.Canceled)
 	// Neither does a call that succeeds as the watch stops, once it has
 	// failed again.
-	h.observe(ctx, refused)
-	h.observe(cancelled, nil)
+	h.observe(ctx, "watch", refused)
+	h.observe(cancelled, "watch", nil)
 	var msgs []string
 	for _, e := range logs.All() {
 		msgs = append(msgs, e.Message)
@@ -155,5 +166,135 @@ func TestAPIHealthLogsOutageAndRecoveryOnce(t *testing.T) {
 		"EndpointSlice watch failing, keeping the last endpoints"}
 	if !slices.Equal(msgs, want) {
 		t.Errorf("log lines = %q, want %q", msgs, want)
+	}
+}
+
+func TestAPIHealthUnsyncedReportsTheLastFailure(t *testing.T) {
+	h := newAPIHealth(Upstream{Service: "greet", Namespace: "default", Port: "grpc"}, zap.NewNop())
+	if err := h.check(); err != nil {
+		t.Fatalf("check before any call = %v, want nil", err)
+	}
+	h.observe(context.Background(), "list", errors.New("dial tcp 10.96.0.1:443: connection refused"))
+	err := h.check()
+	if err == nil || !strings.Contains(err.Error(), "default/greet") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("check = %v, want the service and the failure", err)
+	}
+}
+
+// forbiddenBy is the API server's refusal of verb on the EndpointSlices of
+// namespace to user.
+func forbiddenBy(user, verb, namespace string) error {
+	return apierrors.NewForbidden(schema.GroupResource{Group: "discovery.k8s.io", Resource: "endpointslices"}, "",
+		fmt.Errorf("User %q cannot %s resource \"endpointslices\" in API group \"discovery.k8s.io\" in the namespace %q",
+			user, verb, namespace))
+}
+
+func TestAPIHealthForbiddenIsOneLineAndNotReady(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	h := newAPIHealth(Upstream{Service: "greet", Namespace: "team-a", Port: "grpc"}, zap.New(core))
+	ctx := context.Background()
+	denied := forbiddenBy("system:serviceaccount:app:client", "list", "team-a")
+	for range 3 {
+		h.observe(ctx, "list", denied)
+		h.watchError(ctx, nil, fmt.Errorf("failed to list: %w", denied))
+	}
+	var fe *ForbiddenError
+	if err := h.check(); !errors.As(err, &fe) {
+		t.Fatalf("check = %v, want a *ForbiddenError", err)
+	}
+	grant := "kubectl create rolebinding roundabout-agent-app-client -n team-a --clusterrole=roundabout-agent " +
+		"--serviceaccount=app:client"
+	for _, want := range []string{`forbidden to list endpointslices.discovery.k8s.io in namespace "team-a"`,
+		`"system:serviceaccount:app:client"`, grant} {
+		if !strings.Contains(fe.Error(), want) {
+			t.Errorf("check = %q, lacks %q", fe.Error(), want)
+		}
+	}
+	lines := logs.FilterLevelExact(zap.ErrorLevel).All()
+	if len(lines) != 1 || logs.Len() != 1 {
+		t.Fatalf("%d log lines (%d errors), want one error line for the refusal", logs.Len(), len(lines))
+	}
+	fields := lines[0].ContextMap()
+	if fields["verb"] != "list" || fields["resource"] != "endpointslices.discovery.k8s.io" ||
+		fields["namespace"] != "team-a" || fields["grant"] != grant {
+		t.Errorf("refusal line fields = %v", fields)
+	}
+
+	h.observe(ctx, "list", nil)
+	if err := h.check(); err != nil {
+		t.Errorf("check = %v once granted, want nil", err)
+	}
+	if resumed := logs.FilterMessage("EndpointSlice watch resumed").All(); len(resumed) != 1 ||
+		resumed[0].ContextMap()["was"] != "forbidden" {
+		t.Errorf("resumed lines = %v, want one, from forbidden", resumed)
+	}
+}
+
+func TestForbiddenGrantNamesTheSubject(t *testing.T) {
+	up := Upstream{Service: "greet", Namespace: "team-a", Port: "grpc"}
+	const cmd = "kubectl create rolebinding %s -n team-a --clusterrole=roundabout-agent %s"
+	for name, tc := range map[string]struct {
+		err        error
+		verb, want string
+	}{
+		"service account": {forbiddenBy("system:serviceaccount:app:client", "watch", "team-a"), "watch",
+			fmt.Sprintf(cmd, "roundabout-agent-app-client", "--serviceaccount=app:client")},
+		"user": {forbiddenBy("Jane.Doe@example.com", "list", "team-a"), "list",
+			fmt.Sprintf(cmd, "roundabout-agent-jane.doe-example.com", "--user=Jane.Doe@example.com")},
+		"user a shell would split": {forbiddenBy("jane doe", "list", "team-a"), "list",
+			fmt.Sprintf(cmd, "roundabout-agent-jane-doe", "--user='jane doe'")},
+		"unnamed": {apierrors.NewForbidden(schema.GroupResource{}, "", errors.New("no")), "watch",
+			fmt.Sprintf(cmd, "roundabout-agent", "--serviceaccount=<pod-namespace>:<service-account>")},
+	} {
+		e := newForbiddenError(up, "watch", tc.err)
+		if e.Verb != tc.verb || e.Grant() != tc.want {
+			t.Errorf("%s: verb %q, grant %q; want %q, %q", name, e.Verb, e.Grant(), tc.verb, tc.want)
+		}
+	}
+}
+
+// The Source reports a refused list through Check, emits nothing, and
+// syncs once the list is allowed.
+func TestSourceReportsForbiddenUntilGranted(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	client := fake.NewClientset()
+	var allowed atomic.Bool
+	client.PrependReactor("list", "endpointslices", func(clienttesting.Action) (bool, runtime.Object, error) {
+		if allowed.Load() {
+			return false, nil, nil
+		}
+		return true, nil, forbiddenBy("system:serviceaccount:app:client", "list", "default")
+	})
+	slicesOf := func(ns string) SliceClient { return fakeSlices{client.DiscoveryV1().EndpointSlices(ns)} }
+	src := New(slicesOf, Upstream{Service: "greet", Namespace: "default", Port: "grpc"}, zap.New(core))
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(sets, 16)
+	done := make(chan error, 1)
+	go func() { done <- src.Watch(ctx, got.update) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch returned %v", err)
+		}
+	}()
+	checker := src.(discovery.Checker)
+	deadline := time.Now().Add(waitFor)
+	var fe *ForbiddenError
+	for !errors.As(checker.Check(), &fe) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Check = %v, want a *ForbiddenError", checker.Check())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got.none(t, 100*time.Millisecond)
+	allowed.Store(true)
+	if set := got.next(t); len(set) != 0 {
+		t.Fatalf("first set = %v, want empty", set)
+	}
+	if err := checker.Check(); err != nil {
+		t.Fatalf("Check = %v once allowed", err)
+	}
+	if n := logs.FilterMessageSnippet("forbidden").Len(); n != 1 {
+		t.Errorf("%d refusal lines, want 1", n)
 	}
 }
