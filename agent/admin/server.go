@@ -4,6 +4,9 @@
 //	/healthz          200 "ok" while the process serves
 //	/readyz           200 "ok" when ready, 503 with the reason otherwise
 //	/debug/endpoints  the agent's view of its endpoints, as indented JSON
+//
+// WaitReady is the other side of /readyz: it waits for an agent to be
+// ready, for the agent's wait-ready subcommand.
 package admin
 
 import (

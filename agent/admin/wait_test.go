@@ -1,0 +1,109 @@
+package admin
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestWaitReadyReturnsOnceReady(t *testing.T) {
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			t.Errorf("asked %s, want /readyz", r.URL.Path)
+		}
+		if asked.Add(1) < 4 {
+			writeText(w, http.StatusServiceUnavailable, "upstream greet: endpoint discovery has not synced yet")
+			return
+		}
+		writeText(w, http.StatusOK, "ok")
+	}))
+	defer srv.Close()
+	start := time.Now()
+	if err := WaitReady(context.Background(), srv.Listener.Addr().String(), 10*time.Second, 10*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if n := asked.Load(); n != 4 {
+		t.Errorf("asked %d times, want 4: it stops at the first 200", n)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %s for four polls 10ms apart", d)
+	}
+}
+
+func TestWaitReadyTimesOutNamingTheLastAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeText(w, http.StatusServiceUnavailable, "upstream greet: forbidden to list endpointslices\n")
+	}))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	start := time.Now()
+	err := WaitReady(context.Background(), addr, 300*time.Millisecond, 20*time.Millisecond)
+	if err == nil {
+		t.Fatal("ready from a server that never is")
+	}
+	if d := time.Since(start); d < 300*time.Millisecond || d > 3*time.Second {
+		t.Errorf("gave up after %s, want the 300ms timeout", d)
+	}
+	for _, want := range []string{"http://" + addr + "/readyz", "not ready after 300ms",
+		"503 Service Unavailable", "upstream greet: forbidden to list endpointslices"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestWaitReadyTimesOutNamingTheLastError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	err = WaitReady(context.Background(), addr, 200*time.Millisecond, 20*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "http://"+addr+"/readyz") ||
+		!strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("error %v, want the URL and the refused connection", err)
+	}
+}
+
+// A request that hangs is cut at the request timeout and asked again.
+func TestWaitReadyAsksAgainAfterAHungRequest(t *testing.T) {
+	var asked atomic.Int32
+	release := make(chan struct{})
+	defer close(release)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if asked.Add(1) == 1 {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		writeText(w, http.StatusOK, "ok")
+	}))
+	defer srv.Close()
+	start := time.Now()
+	if err := WaitReady(context.Background(), srv.Listener.Addr().String(), 10*time.Second, 10*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < waitRequestTimeout || d > waitRequestTimeout+2*time.Second {
+		t.Errorf("ready after %s, want about the %s request timeout", d, waitRequestTimeout)
+	}
+}
+
+func TestLoopbackIfUnspecified(t *testing.T) {
+	for in, want := range map[string]string{
+		":9901": "127.0.0.1:9901", "0.0.0.0:9901": "127.0.0.1:9901", "[::]:9901": "[::1]:9901",
+		"10.0.0.5:9901": "10.0.0.5:9901", "localhost:9901": "localhost:9901",
+	} {
+		if got := loopbackIfUnspecified(in); got != want {
+			t.Errorf("loopbackIfUnspecified(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
