@@ -17,10 +17,11 @@ type step struct {
 var steps = []step{
 	{"1. The problem: one connection, one pod", (*Env).stepProblem},
 	{"2. The fix: inject the agent, balance every request", (*Env).stepFix},
-	{"3. Scale up: 3 → 5 servers", (*Env).stepScale},
-	{"4. Rolling restart under steady load", (*Env).stepRestart},
-	{"5. Live strategy swap", (*Env).stepSwap},
-	{"6. The other fixes, side by side", (*Env).stepOthers},
+	{"3. Webhook outage: fail-open, then balanced again", (*Env).stepOutage},
+	{"4. Scale up: 3 → 5 servers", (*Env).stepScale},
+	{"5. Rolling restart under steady load", (*Env).stepRestart},
+	{"6. Live strategy swap", (*Env).stepSwap},
+	{"7. The other fixes, side by side", (*Env).stepOthers},
 }
 
 // Run starts the control plane, the pod runner and the webhook, walks the

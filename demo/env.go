@@ -64,7 +64,7 @@ func (e *Env) startRunner() {
 	e.stopRunner, e.runnerEnded = cancel, make(chan struct{})
 	cfg := podrunner.Config{Client: e.client, NodeName: NodeName, NodeIP: NodeIP,
 		PodIPFirst: "10.244.0.10", PodIPLast: "10.244.0.250",
-		Images: podrunner.Images{Dir: e.o.BinDir}, Dir: filepath.Join(e.o.Dir, "node"),
+		Images: podrunner.Images{Dir: e.o.BinDir}, Dir: e.nodeDir(),
 		DNSIP: e.stack.DNSIP, ClusterDomain: e.stack.ClusterDomain,
 		LogAddr: NodeIP + ":10250", Log: e.log.Named("podrunner")}
 	go func() {
@@ -72,6 +72,9 @@ func (e *Env) startRunner() {
 		e.runnerErr = podrunner.Run(ctx, cfg)
 	}()
 }
+
+// nodeDir is the pod runner's directory, where each pod's files are.
+func (e *Env) nodeDir() string { return filepath.Join(e.o.Dir, "node") }
 
 // waitNode waits until the pod runner has registered a Ready node, and
 // fails at once with its error if it stops first.

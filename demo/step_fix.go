@@ -9,10 +9,11 @@ import (
 )
 
 // stepFix applies the real deploy/examples/greet: the gateway is annotated
-// for injection and dials 127.0.0.1. Its new pod carries the agent, and
-// requests spread evenly over the three servers.
+// for injection and nothing else changes; it still dials greetserver's
+// Service name. Its new pod carries the agent and a hosts entry that sends
+// that name to it, and requests spread evenly over the three servers.
 func (e *Env) stepFix(ctx context.Context, s *Step) {
-	say(e.out, "The same gateway, annotated roundabout.dev/inject=enabled and pointed at 127.0.0.1:50051")
+	say(e.out, "The same gateway, annotated roundabout.dev/inject=enabled; it still dials %s:50051", e.serverFQDN())
 	if _, err := e.Kubectl(ctx, "apply", "-k", "deploy/examples/greet"); err != nil {
 		s.fail("apply deploy/examples/greet", err)
 		return
@@ -28,6 +29,8 @@ func (e *Env) stepFix(ctx context.Context, s *Step) {
 	}
 	say(e.out, "pod %s: %s", pod.Name, containersLine(pod))
 	s.check(agentContainer(pod) != nil, "the new pod carries the agent", "%s", containersLine(pod))
+	e.showClientEnv(ctx, s, pod)
+	e.showHostsEntry(ctx, s, pod)
 	e.spreadOverThree(ctx, s, pod)
 }
 

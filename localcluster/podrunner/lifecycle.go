@@ -137,9 +137,16 @@ func (w *podWorker) newSandbox(ctx context.Context, pod *corev1.Pod, ip string) 
 }
 
 // podDir is Dir/pods/<ns>_<name>_<uid>.
-func (w *podWorker) podDir() string {
-	pod := w.pod()
-	return filepath.Join(w.r.cfg.Dir, "pods", fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
+func (w *podWorker) podDir() string { return podDir(w.r.cfg.Dir, w.pod()) }
+
+func podDir(dir string, pod *corev1.Pod) string {
+	return filepath.Join(dir, "pods", fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
+}
+
+// HostsPath is the node file that is the /etc/hosts of pod, for a pod
+// runner whose Config.Dir is dir.
+func HostsPath(dir string, pod *corev1.Pod) string {
+	return filepath.Join(podDir(dir, pod), hostsName)
 }
 
 // hostIface names the host side of the pod's veth pair: "rb" and a hash of

@@ -205,6 +205,9 @@ func (s *Sandbox) network(ctx context.Context) error {
 	return nil
 }
 
+// hostsName is the name of the pod's /etc/hosts in its directory.
+const hostsName = "hosts"
+
 // etcFiles gives the pod its own /etc/resolv.conf and /etc/hosts.
 func (s *Sandbox) etcFiles() error {
 	if s.cfg.ResolvConf != nil {
@@ -216,7 +219,7 @@ func (s *Sandbox) etcFiles() error {
 	if hosts == nil {
 		hosts = HostsFile(s.cfg.IP, s.cfg.Hostname, "", nil)
 	}
-	return s.writeAndMount("hosts", hosts, "/etc/hosts")
+	return s.writeAndMount(hostsName, hosts, "/etc/hosts")
 }
 
 func (s *Sandbox) writeAndMount(name string, content []byte, containerPath string) error {

@@ -44,10 +44,10 @@ func TestDemo(t *testing.T) {
 	for _, f := range rep.Failed() {
 		t.Errorf("%s", f)
 	}
-	if len(rep.Steps) != 6 {
-		t.Fatalf("%d steps ran, want 6", len(rep.Steps))
+	if len(rep.Steps) != 7 {
+		t.Fatalf("%d steps ran, want 7", len(rep.Steps))
 	}
-	restart := rep.Steps[3].Load
+	restart := rep.Steps[4].Load
 	if restart == nil || restart.Failures != 0 || restart.Requests != 4000 {
 		t.Errorf("rolling restart load = %+v, want 4000 requests and 0 failures", restart)
 	}
