@@ -23,7 +23,17 @@ type agentProc struct {
 	listen, admin string
 }
 
+// startAgent starts an agent for the upstream "greet" and waits until it
+// is ready.
 func startAgent(t *testing.T, args ...string) *agentProc {
+	t.Helper()
+	a := launchAgent(t, args...)
+	procs.WaitHTTP(t, "http://"+a.admin+"/readyz")
+	return a
+}
+
+// launchAgent starts an agent for the upstream "greet" on free ports.
+func launchAgent(t *testing.T, args ...string) *agentProc {
 	t.Helper()
 	a := &agentProc{
 		listen: "127.0.0.1:" + strconv.Itoa(procs.FreePort(t, "127.0.0.1")),
@@ -31,7 +41,6 @@ func startAgent(t *testing.T, args ...string) *agentProc {
 	}
 	args = append([]string{"--upstream", "greet", "--listen", a.listen, "--admin-addr", a.admin}, args...)
 	a.Proc = procs.Start(t, "roundabout-agent", nil, args...)
-	procs.WaitHTTP(t, "http://"+a.admin+"/readyz")
 	return a
 }
 

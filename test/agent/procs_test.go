@@ -9,7 +9,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if err := procs.Build(); err != nil {
+	if err := procs.Build("roundabout-agent", "greet-server", "greet-gateway"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -11,7 +11,7 @@ import (
 
 func TestMain(m *testing.M) {
 	netns.ReexecFunc(func() int {
-		if err := procs.Build(); err != nil {
+		if err := procs.Build("roundabout-agent", "greet-server", "greet-gateway"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
