@@ -13,16 +13,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/go-logr/zapr"
 	"go.uber.org/zap/zaptest"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/roundabout-dev/roundabout/api/annotations"
@@ -41,7 +37,7 @@ func TestCertDirMode(t *testing.T) {
 	createNamespaces(t, c, ns, appNS)
 	dir, caPEM := writeServingFiles(t)
 	port := freePort(t)
-	createCertDirConfig(t, cfgName, appNS, port, caPEM)
+	createDeployWebhookConfig(t, cfgName, port, caPEM, ns, appNS)
 	opts := server.Options{
 		Inject: inject.Config{AgentImage: "ghcr.io/roundabout-dev/roundabout-agent:test"}, Namespace: ns,
 		ServiceName: "roundabout-webhook", TLSMode: server.TLSCertDir, CertDir: dir,
@@ -72,29 +68,6 @@ func TestCertDirMode(t *testing.T) {
 	if err := c.List(ctx(t), &secrets, client.InNamespace(ns)); err != nil || len(secrets.Items) != 0 {
 		t.Errorf("cert-dir mode: %d Secrets in %s (%v); want none", len(secrets.Items), ns, err)
 	}
-}
-
-func createCertDirConfig(t *testing.T, name, appNS string, port int, caPEM []byte) {
-	t.Helper()
-	url := "https://127.0.0.1:" + strconv.Itoa(port) + server.WebhookPath
-	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name:                    "inject.roundabout.dev",
-			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: caPEM},
-			Rules:                   []admissionregistrationv1.RuleWithOperations{podCreateRule()},
-			FailurePolicy:           ptr.To(admissionregistrationv1.Ignore),
-			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
-			AdmissionReviewVersions: []string{"v1"},
-			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
-				"kubernetes.io/metadata.name": appNS,
-			}},
-		}},
-	}
-	if err := newClient(t).Create(ctx(t), cfg); err != nil {
-		t.Fatalf("create %s: %v", name, err)
-	}
-	deleteWebhookConfigAtCleanup(t, name)
 }
 
 // writeServingFiles writes tls.crt and tls.key for 127.0.0.1, signed by a

@@ -10,10 +10,6 @@ import (
 	"testing"
 	"time"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
-
 	"github.com/roundabout-dev/roundabout/test/procs"
 )
 
@@ -39,29 +35,13 @@ func TestProcessServesProbesMetricsAndStopsOnSIGTERM(t *testing.T) {
 	}
 }
 
-// createIdleWebhookConfig registers a configuration for the process to
-// patch whose namespaceSelector matches no namespace, so it never affects
-// the other tests' pods, and returns its name.
+// createIdleWebhookConfig registers deploy/'s configuration for the
+// process to patch, limited to a namespace that does not exist, so it
+// never affects the other tests' pods, and returns its name.
 func createIdleWebhookConfig(t *testing.T, port int) string {
 	t.Helper()
 	name := unique("roundabout-webhook-process")
-	url := "https://127.0.0.1:" + strconv.Itoa(port) + "/mutate-pods"
-	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name:                    "inject.roundabout.dev",
-			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url},
-			Rules:                   []admissionregistrationv1.RuleWithOperations{podCreateRule()},
-			FailurePolicy:           ptr.To(admissionregistrationv1.Ignore),
-			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
-			AdmissionReviewVersions: []string{"v1"},
-			NamespaceSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"roundabout.dev/never": "true"}},
-		}},
-	}
-	if err := newClient(t).Create(ctx(t), cfg); err != nil {
-		t.Fatalf("create %s: %v", name, err)
-	}
-	deleteWebhookConfigAtCleanup(t, name)
+	createDeployWebhookConfig(t, name, port, nil, deployOwnNamespace, unique("no-such-namespace"))
 	return name
 }
 

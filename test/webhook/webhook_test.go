@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -17,7 +18,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/roundabout-dev/roundabout/api/annotations"
@@ -43,7 +43,7 @@ func TestWebhookThroughAPIServer(t *testing.T) {
 	webhookNamespace, webhookConfig = unique("roundabout-test-system"), unique("roundabout-webhook-test")
 	appNamespace = unique("webhook-test")
 	createNamespaces(t, c, webhookNamespace, appNamespace)
-	createWebhookConfig(t, c, port)
+	createWebhookConfig(t, port)
 	stop, exited := startWebhook(t, port)
 
 	var bundle []byte
@@ -89,42 +89,12 @@ func createNamespaces(t *testing.T, c client.Client, names ...string) {
 	}
 }
 
-// createWebhookConfig registers the webhook the way deploy/ does, except
-// that the API server reaches it by URL on loopback. It has no caBundle:
-// the webhook must patch its own.
-func createWebhookConfig(t *testing.T, c client.Client, port int) {
+// createWebhookConfig registers deploy/'s configuration, except that the
+// API server reaches the webhook by URL on loopback. It has no caBundle:
+// the webhook must patch its own, into every entry.
+func createWebhookConfig(t *testing.T, port int) {
 	t.Helper()
-	url := "https://127.0.0.1:" + strconv.Itoa(port) + server.WebhookPath
-	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{
-		ObjectMeta: metav1.ObjectMeta{Name: webhookConfig},
-		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name:                    "inject.roundabout.dev",
-			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url},
-			Rules:                   []admissionregistrationv1.RuleWithOperations{podCreateRule()},
-			FailurePolicy:           ptr.To(admissionregistrationv1.Ignore),
-			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
-			TimeoutSeconds:          ptr.To[int32](5),
-			AdmissionReviewVersions: []string{"v1"},
-			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-				Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn,
-				Values: []string{"kube-system", "kube-public", "kube-node-lease", webhookNamespace},
-			}}},
-		}},
-	}
-	if err := c.Create(ctx(t), cfg); err != nil {
-		t.Fatalf("create MutatingWebhookConfiguration: %v", err)
-	}
-	deleteWebhookConfigAtCleanup(t, webhookConfig)
-}
-
-func podCreateRule() admissionregistrationv1.RuleWithOperations {
-	return admissionregistrationv1.RuleWithOperations{
-		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
-		Rule: admissionregistrationv1.Rule{
-			APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"},
-			Scope: ptr.To(admissionregistrationv1.NamespacedScope),
-		},
-	}
+	createDeployWebhookConfig(t, webhookConfig, port, nil, webhookNamespace, appNamespace)
 }
 
 // startWebhook runs the real server in-process. The returned function stops
@@ -172,8 +142,8 @@ func startWebhook(t *testing.T, port int) (func(), <-chan struct{}) {
 	return stop, exited
 }
 
-// checkCABundle waits for the webhook to patch the caBundle and checks that
-// the certificate it serves verifies against it.
+// checkCABundle waits for the webhook to patch the caBundle into every
+// entry and checks that the certificate it serves verifies against it.
 func checkCABundle(t *testing.T, c client.Client, port int, exited <-chan struct{}) []byte {
 	var bundle []byte
 	eventually(t, "caBundle patched into "+webhookConfig, func() error {
@@ -186,8 +156,14 @@ func checkCABundle(t *testing.T, c client.Client, port int, exited <-chan struct
 		if err := c.Get(ctx(t), types.NamespacedName{Name: webhookConfig}, cfg); err != nil {
 			return err
 		}
-		if bundle = cfg.Webhooks[0].ClientConfig.CABundle; len(bundle) == 0 {
-			return errors.New("caBundle still empty")
+		bundle = cfg.Webhooks[0].ClientConfig.CABundle
+		for _, w := range cfg.Webhooks {
+			if len(w.ClientConfig.CABundle) == 0 {
+				return errors.New("caBundle of " + w.Name + " still empty")
+			}
+			if !bytes.Equal(w.ClientConfig.CABundle, bundle) {
+				return errors.New("caBundle of " + w.Name + " differs from " + cfg.Webhooks[0].Name + "'s")
+			}
 		}
 		return nil
 	})
