@@ -27,8 +27,9 @@ const deployDir = "../../deploy"
 // objects inside it would otherwise be rejected.
 //
 // deploy/cert-manager needs cert-manager's CRDs, which are not installed
-// here; the test installs stand-ins for Certificate and Issuer that accept
-// any spec, so for those two kinds only the kind and metadata are checked.
+// here; the test installs stand-ins for Certificate and Issuer whose
+// schemas hold only the fields deploy/ uses (installCertManagerStandIns),
+// so a misspelt field fails there too.
 func TestManifestsServerSideDryRun(t *testing.T) {
 	needControlPlane(t)
 	kubectl := kubectlPath(t)
