@@ -28,6 +28,8 @@ func parseFlags(args []string, getenv func(string) string) (server.Options, stri
 	fs.StringVar(&o.TLSMode, "tls-mode", server.TLSSelfSigned, "self-signed: make and renew certificates; cert-dir: read tls.crt/tls.key from --cert-dir")
 	fs.StringVar(&o.CertDir, "cert-dir", "/etc/roundabout-webhook/tls", "directory of tls.crt and tls.key with --tls-mode=cert-dir")
 	fs.DurationVar(&o.CertCheckInterval, "cert-check-interval", 5*time.Minute, "how often certificates and the caBundle are checked")
+	fs.StringVar(&o.NativeSidecar, "native-sidecar", server.NativeSidecarAuto,
+		"auto: the agent is a native sidecar when every node's kubelet is 1.29 or later (watched; the API server's version when no node reports one); always; never")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "how long requests in flight may take on SIGTERM")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {

@@ -34,8 +34,11 @@ type Handler struct {
 	// Namespaces reads the pod's namespace for its labels.
 	Namespaces client.Reader
 	Config     inject.Config
-	Metrics    *Metrics
-	Log        logr.Logger
+	// NativeSidecar, when set, decides Config.NativeSidecar for each pod
+	// (it follows the nodes' kubelet versions); nil keeps Config's.
+	NativeSidecar func() bool
+	Metrics       *Metrics
+	Log           logr.Logger
 }
 
 var podResource = metav1.GroupVersionResource{Version: "v1", Resource: "pods"}
@@ -50,7 +53,11 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		h.decided(req, pod, ResultError, ReasonBadRequest, err)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	out, report, err := inject.Pod(pod, h.namespace(ctx, req.Namespace), h.Config)
+	cfg := h.Config
+	if h.NativeSidecar != nil {
+		cfg.NativeSidecar = h.NativeSidecar()
+	}
+	out, report, err := inject.Pod(pod, h.namespace(ctx, req.Namespace), cfg)
 	return h.respond(req, pod, out, report, err)
 }
 

@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/roundabout-dev/roundabout/webhook/inject"
@@ -48,6 +50,9 @@ type Options struct {
 	Port        int
 	MetricsAddr string
 	HealthAddr  string
+	// NativeSidecar is NativeSidecarAuto, NativeSidecarAlways or
+	// NativeSidecarNever (--native-sidecar); empty means auto.
+	NativeSidecar string
 	// ShutdownTimeout bounds how long requests in flight may take on stop.
 	ShutdownTimeout time.Duration
 }
@@ -68,6 +73,8 @@ func (o Options) Validate() error {
 	add(o.TLSMode == TLSSelfSigned && o.SecretName == "", "--cert-secret is empty: needed with --tls-mode=%s", TLSSelfSigned)
 	add(o.TLSMode == TLSSelfSigned && o.WebhookConfigName == "", "--webhook-config is empty: needed with --tls-mode=%s", TLSSelfSigned)
 	add(o.TLSMode == TLSCertDir && o.CertDir == "", "--cert-dir is empty: needed with --tls-mode=%s", TLSCertDir)
+	add(o.NativeSidecar != "" && !slices.Contains(NativeSidecarModes, o.NativeSidecar),
+		"--native-sidecar=%q: allowed: %s", o.NativeSidecar, strings.Join(NativeSidecarModes, ", "))
 	return errors.Join(errs...)
 }
 

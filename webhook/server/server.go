@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -27,11 +29,11 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 	if err := opts.Validate(); err != nil {
 		return err
 	}
-	native, err := nativeSidecar(cfg, log)
+	native, err := newNativeSidecar(cfg, opts.NativeSidecar, log.WithName("native-sidecar"))
 	if err != nil {
 		return err
 	}
-	opts.Inject.NativeSidecar = native
+	opts.Inject.NativeSidecar = native.Native()
 	opts.Inject.OwnNamespace = opts.Namespace
 	if err := opts.Inject.Validate(); err != nil {
 		return err
@@ -40,7 +42,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 	if err != nil {
 		return err
 	}
-	if err := setup(mgr, certMgr, opts, log); err != nil {
+	if err := setup(mgr, certMgr, native, opts, log); err != nil {
 		return err
 	}
 	if certMgr != nil {
@@ -48,12 +50,48 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 			return err
 		}
 	}
-	log.Info("webhook starting", "port", opts.Port, "tlsMode", opts.TLSMode, "nativeSidecar", native, "agentImage", opts.Inject.AgentImage)
+	log.Info("webhook starting", "port", opts.Port, "tlsMode", opts.TLSMode, "nativeSidecar", opts.NativeSidecar, "agentImage", opts.Inject.AgentImage)
 	return mgr.Start(ctx)
 }
 
-// nativeSidecar asks the API server its version: native sidecars need 1.29.
-func nativeSidecar(cfg *rest.Config, log logr.Logger) (bool, error) {
+// nativeSidecar answers, for every pod, whether the agent is a native
+// sidecar; in NativeSidecarAuto mode it also watches the nodes (watch) and
+// is ready once they are listed (ready).
+type nativeSidecar struct {
+	Native func() bool
+	watch  *nodeWatch
+	ready  func(*http.Request) error
+}
+
+// newNativeSidecar sets up the decision for mode. Only NativeSidecarAuto
+// asks the API server: its version, for a cluster with no node reporting a
+// kubelet version, and a watch on the nodes.
+func newNativeSidecar(cfg *rest.Config, mode string, log logr.Logger) (nativeSidecar, error) {
+	switch mode {
+	case NativeSidecarAlways, NativeSidecarNever:
+		fixed := mode == NativeSidecarAlways
+		log.Info("native sidecar decision", "nativeSidecar", fixed, "reason", "--native-sidecar="+mode)
+		return nativeSidecar{Native: func() bool { return fixed }}, nil
+	}
+	server, err := serverSupportsNative(cfg, log)
+	if err != nil {
+		return nativeSidecar{}, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nativeSidecar{}, fmt.Errorf("client for nodes: %w", err)
+	}
+	versions := newNodeVersions(server, log)
+	watch, err := newNodeWatch(cs, versions)
+	if err != nil {
+		return nativeSidecar{}, fmt.Errorf("node informer: %w", err)
+	}
+	return nativeSidecar{Native: versions.Native, watch: watch, ready: versions.ReadyCheck}, nil
+}
+
+// serverSupportsNative asks the API server its version: native sidecars
+// need 1.29.
+func serverSupportsNative(cfg *rest.Config, log logr.Logger) (bool, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return false, fmt.Errorf("discovery client: %w", err)
@@ -112,13 +150,14 @@ func webhookOptions(opts Options, certMgr *certs.Manager) webhook.Options {
 	return o
 }
 
-// setup registers the handler, the certificate manager and the checks.
-func setup(mgr manager.Manager, certMgr *certs.Manager, opts Options, log logr.Logger) error {
+// setup registers the handler, the node watch, the certificate manager and
+// the checks.
+func setup(mgr manager.Manager, certMgr *certs.Manager, native nativeSidecar, opts Options, log logr.Logger) error {
 	m, err := NewMetrics(metrics.Registry)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	h := &Handler{Namespaces: mgr.GetClient(), Config: opts.Inject, Metrics: m, Log: log.WithName("inject")}
+	h := &Handler{Namespaces: mgr.GetClient(), Config: opts.Inject, NativeSidecar: native.Native, Metrics: m, Log: log.WithName("inject")}
 	srv := mgr.GetWebhookServer()
 	srv.Register(WebhookPath, &webhook.Admission{Handler: h, RecoverPanic: ptr.To(true)})
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
@@ -126,6 +165,14 @@ func setup(mgr manager.Manager, certMgr *certs.Manager, opts Options, log logr.L
 	}
 	if err := mgr.AddReadyzCheck("webhook", srv.StartedChecker()); err != nil {
 		return err
+	}
+	if native.watch != nil {
+		if err := mgr.AddReadyzCheck("nodes", native.ready); err != nil {
+			return err
+		}
+		if err := mgr.Add(native.watch); err != nil {
+			return err
+		}
 	}
 	if certMgr == nil {
 		return nil
