@@ -31,22 +31,27 @@ const (
 	agentUID = 65532
 )
 
-// withAgent returns a copy of pod with the agent, its volume and the status
-// annotation added.
+// withAgent returns a copy of pod with the agent, its volumes, the
+// hostAliases of the Services that keep their names and the webhook's
+// annotations added.
 func withAgent(pod *corev1.Pod, o options, cfg Config) *corev1.Pod {
 	out := pod.DeepCopy()
 	if out.Annotations == nil {
 		out.Annotations = map[string]string{}
 	}
 	out.Annotations[annotations.Status] = annotations.StatusInjected
+	out.Annotations[annotations.AgentImage] = cfg.AgentImage
+	if len(pod.Spec.Containers) > 0 {
+		setDefaultContainer(out, pod.Spec.Containers[0].Name)
+	}
+	out.Spec.HostAliases = append(out.Spec.HostAliases, o.hostAliases...)
 	out.Spec.Volumes = append(out.Spec.Volumes, annotationsVolume())
 	agent := agentContainer(o, cfg)
-	if cfg.NativeSidecar {
-		agent.RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
-		out.Spec.InitContainers = append([]corev1.Container{agent}, out.Spec.InitContainers...)
-	} else {
-		out.Spec.Containers = append([]corev1.Container{agent}, out.Spec.Containers...)
+	if o.ownToken {
+		out.Spec.Volumes = append(out.Spec.Volumes, tokenVolume())
+		agent.VolumeMounts = append(agent.VolumeMounts, tokenMount())
 	}
+	place(out, agent, o.native, cfg.adminPort())
 	return out
 }
 
@@ -57,11 +62,11 @@ func agentContainer(o options, cfg Config) corev1.Container {
 		Image:           cfg.AgentImage,
 		ImagePullPolicy: cfg.ImagePullPolicy,
 		Args:            agentArgs(o, port),
-		Env:             agentEnv(),
+		Env:             agentEnv(o.resources.gomaxprocs),
 		Ports:           agentPorts(o, port),
-		Resources:       agentResources(o),
+		Resources:       o.resources.requirements,
 		VolumeMounts:    []corev1.VolumeMount{{Name: AnnotationsVolumeName, MountPath: AnnotationsDir, ReadOnly: true}},
-		StartupProbe:    probe("/readyz", port, 1, 120),
+		StartupProbe:    probe("/readyz", port, startupPeriodSeconds, startupFailureThreshold),
 		ReadinessProbe:  probe("/readyz", port, 5, 3),
 		LivenessProbe:   probe("/healthz", port, 10, 3),
 		SecurityContext: agentSecurityContext(),
@@ -79,7 +84,7 @@ func agentArgs(o options, adminPort int32) []string {
 	}
 	args = append(args,
 		"--annotations-file="+AnnotationsFile,
-		"--admin-addr=$(POD_IP):"+strconv.Itoa(int(adminPort)),
+		adminAddrFlag(adminPort),
 	)
 	if o.lookasidePort != 0 {
 		args = append(args, "--lookaside-addr=$(POD_IP):"+strconv.Itoa(int(o.lookasidePort)))
@@ -104,11 +109,13 @@ func agentPorts(o options, adminPort int32) []corev1.ContainerPort {
 	return ports
 }
 
-func agentEnv() []corev1.EnvVar {
+// agentEnv is the pod's identity from the downward API, and GOMAXPROCS.
+func agentEnv(gomaxprocs string) []corev1.EnvVar {
 	return []corev1.EnvVar{
 		fieldEnv("POD_NAME", "metadata.name"),
 		fieldEnv("POD_NAMESPACE", "metadata.namespace"),
 		fieldEnv("POD_IP", "status.podIP"),
+		{Name: "GOMAXPROCS", Value: gomaxprocs},
 	}
 }
 
@@ -116,20 +123,6 @@ func fieldEnv(name, path string) corev1.EnvVar {
 	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{
 		FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: path},
 	}}
-}
-
-// agentResources applies the defaults and overrides. A memory limit below
-// the default request lowers the request with it, since a request may not
-// exceed its limit.
-func agentResources(o options) corev1.ResourceRequirements {
-	memRequest := DefaultMemoryRequest
-	if o.memoryLimit.Cmp(memRequest) < 0 {
-		memRequest = o.memoryLimit
-	}
-	return corev1.ResourceRequirements{
-		Requests: corev1.ResourceList{corev1.ResourceCPU: o.cpuRequest, corev1.ResourceMemory: memRequest},
-		Limits:   corev1.ResourceList{corev1.ResourceMemory: o.memoryLimit},
-	}
 }
 
 func probe(path string, port, periodSeconds, failureThreshold int32) *corev1.Probe {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/roundabout-dev/roundabout/api/annotations"
 )
@@ -19,8 +20,10 @@ type Config struct {
 	// default.
 	ImagePullPolicy corev1.PullPolicy
 	// NativeSidecar adds the agent as an init container with
-	// restartPolicy Always (Kubernetes 1.29 and later). Otherwise it is a
-	// regular container placed first. See NativeSidecarSupported.
+	// restartPolicy Always (Kubernetes 1.29 and later on the pod's node).
+	// Otherwise it is a regular container placed first. It is the
+	// cluster's default: a pod's annotations.NativeSidecar overrides it.
+	// See NativeSidecarSupported.
 	NativeSidecar bool
 	// OwnNamespace is the webhook's namespace; pods there are never
 	// injected.
@@ -28,6 +31,10 @@ type Config struct {
 	// AdminPort is the agent's admin port on the pod IP (/readyz, /healthz
 	// and /metrics), annotations.DefaultAdminPort when zero.
 	AdminPort int32
+	// ClusterDomain is the cluster's DNS domain, the suffix of
+	// svc.namespace.svc.<domain> in the hostAliases the webhook adds;
+	// annotations.DefaultClusterDomain when empty.
+	ClusterDomain string
 }
 
 // Validate reports the first problem with c, naming the field.
@@ -38,7 +45,28 @@ func (c Config) Validate() error {
 	if c.AdminPort < 0 || c.AdminPort > 65535 {
 		return fmt.Errorf("agent admin port %d is out of range 1-65535", c.AdminPort)
 	}
+	if c.ClusterDomain != "" {
+		if errs := validation.IsDNS1123Subdomain(c.ClusterDomain); len(errs) > 0 {
+			return fmt.Errorf("cluster domain %q is not a DNS subdomain: %s", c.ClusterDomain, errs[0])
+		}
+	}
 	return nil
+}
+
+func (c Config) clusterDomain() string {
+	if c.ClusterDomain == "" {
+		return annotations.DefaultClusterDomain
+	}
+	return c.ClusterDomain
+}
+
+// nativeSidecar is the pod's choice when it makes one (the NativeSidecar
+// annotation, already validated), else the cluster's.
+func (c Config) nativeSidecar(a map[string]string) bool {
+	if v, ok := a[annotations.NativeSidecar]; ok && annotations.ValidNativeSidecar(v) == nil {
+		return v == annotations.NativeSidecarTrue
+	}
+	return c.NativeSidecar
 }
 
 func (c Config) adminPort() int32 {

@@ -13,18 +13,44 @@ var systemNamespaces = map[string]bool{
 	"kube-node-lease": true,
 }
 
-// decide reports whether pod should get the agent; when it should not, the
-// reason says why.
-func decide(pod *corev1.Pod, ns Namespace, cfg Config) (Reason, bool) {
+// excluded reports pods that are never looked at further: those in
+// Kubernetes' or the webhook's own namespace, and those already injected.
+func excluded(pod *corev1.Pod, ns Namespace, cfg Config) (Reason, bool) {
 	switch {
 	case systemNamespaces[ns.Name]:
-		return ReasonSystemNamespace, false
+		return ReasonSystemNamespace, true
 	case cfg.OwnNamespace != "" && ns.Name == cfg.OwnNamespace:
-		return ReasonOwnNamespace, false
+		return ReasonOwnNamespace, true
 	case alreadyInjected(pod):
-		return ReasonAlreadyInjected, false
+		return ReasonAlreadyInjected, true
 	}
+	return "", false
+}
+
+// decide reports whether pod should get the agent; when it should not, the
+// reason says why.
+func decide(pod *corev1.Pod, ns Namespace) (Reason, bool) {
 	return optIn(pod.Annotations[annotations.Inject], ns.Labels[annotations.Inject])
+}
+
+// asked reports whether the pod itself asks for the agent, with the inject
+// annotation or an upstream of its own, rather than only being in a
+// namespace that does. Only a pod that asked is ever denied.
+func asked(pod *corev1.Pod) bool {
+	_, hasUpstream := pod.Annotations[annotations.Upstream]
+	return hasUpstream || pod.Annotations[annotations.Inject] != ""
+}
+
+// upstreamFor is the pod's upstream annotation, else its namespace's
+// default; false when neither has one.
+func upstreamFor(pod *corev1.Pod, ns Namespace) (upstreamSource, bool) {
+	if v, ok := pod.Annotations[annotations.Upstream]; ok {
+		return upstreamSource{value: v}, true
+	}
+	if v, ok := ns.Annotations[annotations.Upstream]; ok {
+		return upstreamSource{value: v, namespace: ns.Name}, true
+	}
+	return upstreamSource{}, false
 }
 
 // optIn applies the pod annotation, then the namespace label. Any pod value

@@ -8,12 +8,14 @@ import (
 	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
-// Denial is every annotation problem found on a pod. Its message is what
-// the API server returns to whoever created the pod.
+// Denial is every problem found on a pod that asks for the agent. Its
+// message is what the API server returns to whoever created the pod.
 type Denial struct {
-	// Problems are the annotations that cannot be honoured, each with its
-	// value and what is wrong with it.
-	Problems []*annotations.Error
+	// Problems are what cannot be honoured, in the order found: an
+	// *annotations.Error for an annotation (its name, value and what is
+	// allowed), a *FieldError for a part of the pod's spec the agent would
+	// conflict with.
+	Problems []error
 }
 
 func (d *Denial) Error() string {
@@ -24,11 +26,27 @@ func (d *Denial) Error() string {
 	return "roundabout: cannot inject the agent: " + strings.Join(msgs, "; ")
 }
 
-// problems collects annotation errors while parsing.
-type problems []*annotations.Error
+// FieldError is a part of the pod's spec the agent cannot be added to.
+type FieldError struct {
+	// Field is the path of the field, such as spec.hostAliases[0].hostnames[1].
+	Field string
+	// Problem says what is wrong and how to resolve it.
+	Problem string
+}
+
+func (e *FieldError) Error() string {
+	return e.Field + ": " + e.Problem
+}
+
+// problems collects annotation and spec problems while parsing.
+type problems []error
 
 func (p *problems) add(annotation, value, format string, args ...any) {
 	*p = append(*p, &annotations.Error{Key: annotation, Value: value, Problem: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) addField(field, format string, args ...any) {
+	*p = append(*p, &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
 }
 
 // addErr adds err, the result of one of the contract's validators, unless

@@ -21,8 +21,9 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // goldenCase names testdata/<name>.yaml (a Namespace, then a Pod) and
 // testdata/<name>.golden.json (the report, and the patch or the denial).
 type goldenCase struct {
-	name   string
-	legacy bool // a server older than 1.29: no native sidecar
+	name          string
+	legacy        bool   // a server older than 1.29: no native sidecar
+	clusterDomain string // Config.ClusterDomain, the default when empty
 }
 
 var goldenCases = []goldenCase{
@@ -31,7 +32,7 @@ var goldenCases = []goldenCase{
 	{name: "regular-container-before-1.29", legacy: true},
 	{name: "multi-upstream"},
 	{name: "overrides"},
-	{name: "memory-limit-below-default-request"},
+	{name: "invalid-memory-limit-below-floor"},
 	{name: "namespace-label-enabled"},
 	{name: "namespace-label-pod-opt-out"},
 	{name: "namespace-label-disabled"},
@@ -59,6 +60,36 @@ var goldenCases = []goldenCase{
 	{name: "invalid-lookaside-port-admin-clash"},
 	{name: "invalid-lookaside-port-upstream-clash"},
 	{name: "invalid-lookaside-port-container-clash"},
+	{name: "keep-names"},
+	{name: "two-services-same-port"},
+	{name: "cluster-domain", clusterDomain: "corp.example"},
+	{name: "invalid-hostalias-taken"},
+	{name: "invalid-upstream-same-service-twice"},
+	{name: "namespace-label-no-upstream"},
+	{name: "namespace-default-upstream"},
+	{name: "namespace-default-pod-asks"},
+	{name: "namespace-default-not-applied"},
+	{name: "warning-unknown-annotations"},
+	{name: "not-annotated-misspelt"},
+	{name: "warning-ring-hash-without-header"},
+	{name: "automount-disabled"},
+	{name: "guaranteed"},
+	{name: "guaranteed-with-annotations"},
+	{name: "guaranteed-made-burstable"},
+	{name: "burstable-init-container"},
+	{name: "resource-overrides"},
+	{name: "invalid-cpu-limit-below-floor"},
+	{name: "invalid-request-above-limit"},
+	{name: "pod-level-resources"},
+	{name: "native-sidecar-annotation-true", legacy: true},
+	{name: "native-sidecar-annotation-false"},
+	{name: "invalid-native-sidecar"},
+	{name: "job-regular-container", legacy: true},
+	{name: "job-native-sidecar"},
+	{name: "restart-on-failure-regular-container", legacy: true},
+	{name: "default-container-kept"},
+	{name: "invalid-admin-port-clash"},
+	{name: "invalid-volume-name-clash"},
 }
 
 // golden is the recorded outcome of one case. Patch holds the operations
@@ -68,6 +99,7 @@ var goldenCases = []goldenCase{
 type golden struct {
 	Injected bool             `json:"injected"`
 	Reason   Reason           `json:"reason"`
+	Warnings []string         `json:"warnings,omitempty"`
 	Denial   string           `json:"denial,omitempty"`
 	Patch    []map[string]any `json:"patch,omitempty"`
 }
@@ -78,6 +110,22 @@ func testConfig(c goldenCase) Config {
 		ImagePullPolicy: corev1.PullIfNotPresent,
 		NativeSidecar:   !c.legacy,
 		OwnNamespace:    "roundabout-system",
+		ClusterDomain:   c.clusterDomain,
+	}
+}
+
+// TestEveryReasonHasACase keeps the golden cases covering every decision.
+func TestEveryReasonHasACase(t *testing.T) {
+	seen := map[Reason]bool{}
+	for _, c := range goldenCases {
+		pod, ns := readFixture(t, filepath.Join("testdata", c.name+".yaml"))
+		_, report, _ := Pod(pod, ns, testConfig(c))
+		seen[report.Reason] = true
+	}
+	for _, r := range Reasons {
+		if !seen[r] {
+			t.Errorf("no golden case decides %s", r)
+		}
 	}
 }
 
@@ -97,7 +145,7 @@ func TestGolden(t *testing.T) {
 // sends, its operations sorted by path so the file is stable.
 func outcome(t *testing.T, in, out *corev1.Pod, report Report, err error) golden {
 	t.Helper()
-	g := golden{Injected: report.Injected, Reason: report.Reason}
+	g := golden{Injected: report.Injected, Reason: report.Reason, Warnings: report.Warnings}
 	if err != nil {
 		g.Denial = err.Error()
 		return g
@@ -132,6 +180,11 @@ func patchOps(t *testing.T, in, out *corev1.Pod) []any {
 // pass over an injected pod changes nothing.
 func checkConsistent(t *testing.T, in, out *corev1.Pod, report Report, err error) {
 	t.Helper()
+	for _, w := range report.Warnings {
+		if !strings.HasPrefix(w, warningPrefix) {
+			t.Errorf("warning %q does not start with %q", w, warningPrefix)
+		}
+	}
 	if (err != nil) != (report.Reason == ReasonInvalidAnnotation) || (err != nil && report.Injected) {
 		t.Fatalf("error %v does not match report %+v", err, report)
 	}
@@ -185,7 +238,7 @@ func readFixture(t *testing.T, path string) (*corev1.Pod, Namespace) {
 		if err := yaml.UnmarshalStrict([]byte(docs[0]), &obj); err != nil {
 			t.Fatalf("%s: namespace: %v", path, err)
 		}
-		ns = Namespace{Name: obj.Name, Labels: obj.Labels}
+		ns = Namespace{Name: obj.Name, Labels: obj.Labels, Annotations: obj.Annotations}
 	}
 	return pod, ns
 }
