@@ -24,11 +24,17 @@ func (e *Env) serverFQDN() string {
 	return fmt.Sprintf("%s.%s.svc.%s", serverApp, Namespace, e.stack.ClusterDomain)
 }
 
-// showClientEnv prints the gateway container's environment with kubectl,
-// and checks that it is the Deployment's, GRPC_SERVER_HOST naming
-// greetserver's Service: injection changes nothing the client sees.
-func (e *Env) showClientEnv(ctx context.Context, s *Step, pod *corev1.Pod) {
+// printClientEnv prints the gateway container's environment with kubectl.
+func (e *Env) printClientEnv(ctx context.Context, pod *corev1.Pod) {
 	_, _ = e.Kubectl(ctx, "-n", Namespace, "set", "env", "pod/"+pod.Name, "--list", "-c", clientApp)
+}
+
+// showClientEnv prints the gateway container's environment, and checks
+// that it is the Deployment's, GRPC_SERVER_HOST naming greetserver's
+// Service as it did before injection: injection changes nothing the client
+// sees.
+func (e *Env) showClientEnv(ctx context.Context, s *Step, pod *corev1.Pod) {
+	e.printClientEnv(ctx, pod)
 	app := container(pod.Spec.Containers, clientApp)
 	d, err := e.client.AppsV1().Deployments(Namespace).Get(ctx, clientApp, metav1.GetOptions{})
 	if err != nil || app == nil {
@@ -37,8 +43,12 @@ func (e *Env) showClientEnv(ctx context.Context, s *Step, pod *corev1.Pod) {
 	}
 	want := container(d.Spec.Template.Spec.Containers, clientApp)
 	host := envValue(app.Env, "GRPC_SERVER_HOST")
-	s.check(want != nil && reflect.DeepEqual(app.Env, want.Env) && host == e.serverFQDN(),
-		"the gateway's environment is unchanged", "GRPC_SERVER_HOST=%s, %d variables as in the Deployment", host, len(app.Env))
+	before := "before injection: " + e.hostBefore
+	if e.hostBefore == "" {
+		before = "no uninjected gateway seen"
+	}
+	s.check(want != nil && reflect.DeepEqual(app.Env, want.Env) && host == e.serverFQDN() && (e.hostBefore == "" || host == e.hostBefore),
+		"the gateway's environment is unchanged", "GRPC_SERVER_HOST=%s (%s), %d variables as in the Deployment", host, before, len(app.Env))
 }
 
 // showHostsEntry prints the pod's hostAliases with kubectl and the alias
@@ -58,12 +68,22 @@ func (e *Env) showHostsEntry(ctx context.Context, s *Step, pod *corev1.Pod) {
 	for _, l := range lines {
 		fmt.Fprintf(e.out, "      %s\n", strings.ReplaceAll(l, "\t", "  "))
 	}
+	if lines == nil {
+		fmt.Fprintf(e.out, "      (no hostAliases)\n")
+	}
 	ip := aliasIP(pod, e.serverFQDN())
 	line := slices.IndexFunc(lines, func(l string) bool {
 		f := strings.Fields(l)
 		return len(f) > 1 && f[0] == ip && slices.Contains(f[1:], e.serverFQDN())
 	})
-	s.check(ip != "" && strings.HasPrefix(ip, "127.") && line >= 0, what, "%s → %s", e.serverFQDN(), ip)
+	switch {
+	case ip == "":
+		s.check(false, what, "the pod has no hostAlias for %s", e.serverFQDN())
+	case line < 0:
+		s.check(false, what, "hostAliases map %s to %s, but /etc/hosts has no such line", e.serverFQDN(), ip)
+	default:
+		s.check(strings.HasPrefix(ip, "127."), what, "%s → %s", e.serverFQDN(), ip)
+	}
 }
 
 // checkNoHostsEntry checks that nothing maps greetserver's name in the pod,

@@ -26,6 +26,9 @@ type Env struct {
 	stack   *controlplane.Stack
 	client  kubernetes.Interface
 	kubectl string
+	// hostBefore is the gateway's GRPC_SERVER_HOST before injection, as
+	// step 1 saw it.
+	hostBefore string
 
 	stopRunner  context.CancelFunc
 	runnerEnded chan struct{} // closed when the pod runner returned

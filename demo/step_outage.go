@@ -47,10 +47,12 @@ func (e *Env) stepOutage(ctx context.Context, s *Step) {
 	}
 	say(e.out, "The webhook comes back (%d replicas); the gateway rolls out again", replicas)
 	back = true
+	began := time.Now()
 	if err := e.restoreWebhook(ctx, replicas); err != nil {
 		s.fail("the webhook comes back", err)
 		return
 	}
+	say(e.out, "the webhook injects a dry-run pod again, %s after scaling up", time.Since(began).Round(100*time.Millisecond))
 	pod, ok := e.restartClient(ctx, s)
 	if !ok {
 		return

@@ -40,6 +40,12 @@ func (e *Env) stepProblem(ctx context.Context, s *Step) {
 	}
 	_, _ = e.Kubectl(ctx, "-n", Namespace, "get", "pods", "-o", "wide")
 	_, _ = e.Kubectl(ctx, "-n", Namespace, "get", "service", serverApp)
+	if pod, err := e.OnePod(ctx, clientApp, rolloutTimeout); err == nil {
+		e.printClientEnv(ctx, pod)
+		if app := container(pod.Spec.Containers, clientApp); app != nil {
+			e.hostBefore = envValue(app.Env, "GRPC_SERVER_HOST")
+		}
+	}
 	tally, err := e.greetThroughClient(ctx, clientApp, 30)
 	if err != nil {
 		s.fail("30 requests through the gateway", err)
