@@ -37,16 +37,24 @@
 //   - Credentials: a pod with automountServiceAccountToken: false gets a
 //     projected service-account token, CA and namespace mounted into the
 //     agent alone. Only the pod's field is seen, not its ServiceAccount's.
+//     With automount on, the API server's ServiceAccount admission, which
+//     runs again after a webhook changed the pod, mounts the usual token
+//     into the agent as into every other container.
 //   - Resources: in a Guaranteed pod the agent's requests equal its limits,
 //     so the pod stays Guaranteed; no resource annotation may be below the
-//     contract's floors; GOMAXPROCS follows the CPU limit, or is 2.
+//     contract's floors; a pod with spec.resources shares that budget with
+//     the agent. GOMAXPROCS follows the CPU limit, or is 2.
 //   - Placement: a native sidecar when Config.NativeSidecar or the pod's
 //     native-sidecar annotation says so; otherwise a regular container
 //     placed first, whose postStart hook holds the app until the agent is
 //     ready and whose preStop hook holds the agent's SIGTERM until the app
-//     has let go of it, so both share the pod's grace period. Pods that run
-//     to completion (Jobs) get no regular-container agent, which would
-//     keep them running.
+//     has closed its connections to it. The hook and the agent's drain
+//     after it share the pod's terminationGracePeriodSeconds (30 s unless
+//     set) with the app: the hook waits at most that long, and the kubelet
+//     kills whatever still runs when it ends, so a pod whose app takes
+//     long to stop needs a longer grace period. Pods that run to
+//     completion (Jobs) get no regular-container agent, which would keep
+//     them running.
 //   - Annotations: roundabout.dev/status: injected (a pod that has it is
 //     never injected again), roundabout.dev/agent-image with the agent's
 //     image, and kubectl.kubernetes.io/default-container naming the app's
