@@ -56,7 +56,13 @@ func (h *apiHealth) observe(ctx context.Context, verb string, err error) {
 	case err == nil:
 		h.state, h.lastErr, h.denied = apiWorking, nil, nil
 	case apierrors.IsForbidden(err):
-		h.state, h.lastErr, h.denied = apiForbidden, err, newForbiddenError(h.up, verb, err)
+		// The refusal that changed the state is the one reported, so
+		// that Check and the log line agree while the retries are
+		// refused too.
+		if from != apiForbidden {
+			h.denied = newForbiddenError(h.up, verb, err)
+		}
+		h.state, h.lastErr = apiForbidden, err
 	default:
 		h.state, h.lastErr, h.denied = apiFailing, err, nil
 	}
