@@ -58,14 +58,14 @@ func waitReadyCommand(adminPort int32) []string {
 }
 
 // drainWaitCommand returns once no client connection to the agent is left,
-// or after the pod's grace period, whichever comes first; the kubelet then
+// or after the pod's grace period (at least a second), whichever comes first; the kubelet then
 // sends the agent SIGTERM, and the agent drains for what is left of the
 // grace period. Without it the agent would stop accepting at the same
 // moment the app is told to stop, failing the calls an app makes while it
 // finishes its work. $(POD_IP) is expanded as in waitReadyCommand.
 func drainWaitCommand(adminPort int32, graceSeconds int64) []string {
 	return []string{AgentBinary, "drain-wait", adminAddrFlag(adminPort),
-		"--timeout=" + strconv.FormatInt(graceSeconds, 10) + "s"}
+		"--timeout=" + strconv.FormatInt(max(graceSeconds, 1), 10) + "s"}
 }
 
 func adminAddrFlag(adminPort int32) string {
