@@ -2,8 +2,8 @@
 // localhost that balances every request over the endpoints of an upstream.
 //
 // main only turns flags into configuration and wires the parts together;
-// see run.go. "roundabout-agent wait-ready" waits for a running agent to
-// be ready instead; see waitready.go.
+// see run.go. The subcommands "wait-ready" and "drain-wait", which a pod's
+// lifecycle hooks run, wait on a running agent instead; see hooks.go.
 package main
 
 import (
@@ -21,11 +21,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	args := os.Args[1:]
-	cmd := run
-	if len(args) > 0 && args[0] == config.WaitReadyCommand {
-		cmd, args = waitReady, args[1:]
+	var err error
+	if len(args) > 0 && config.IsHook(args[0]) {
+		err = hook(ctx, args[0], args[1:])
+	} else {
+		err = run(ctx, args)
 	}
-	if err := cmd(ctx, args); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "roundabout-agent:", err)
 		os.Exit(1)
 	}

@@ -87,7 +87,8 @@ func (a *agent) closeListeners() {
 }
 
 func (a *agent) run(ctx context.Context, reg *prometheus.Registry) error {
-	adm := admin.New(admin.Config{Addr: a.cfg.AdminAddr, Gatherer: reg, Ready: a.ready, Debug: a.debug, Logger: a.log})
+	adm := admin.New(admin.Config{Addr: a.cfg.AdminAddr, Gatherer: reg, Ready: a.ready,
+		Connections: a.connections, Debug: a.debug, Logger: a.log})
 	if err := adm.Start(); err != nil {
 		a.closeListeners()
 		return err
@@ -122,6 +123,16 @@ func (a *agent) ready() error {
 		errs = append(errs, u.ready())
 	}
 	return errors.Join(errs...)
+}
+
+// connections is /connections: the client connections open to every
+// upstream's proxy. The lookaside server's are not counted.
+func (a *agent) connections() int {
+	n := 0
+	for _, u := range a.upstreams {
+		n += u.proxy.Conns()
+	}
+	return n
 }
 
 // debug is /debug/endpoints: each upstream's state (pool.Debug), in flag

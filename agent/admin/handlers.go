@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
@@ -16,6 +17,9 @@ func (s *Server) routes() http.Handler {
 	}))
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.Connections != nil {
+		mux.HandleFunc("GET /connections", s.connections)
+	}
 	if s.cfg.Debug != nil {
 		mux.HandleFunc("GET /debug/endpoints", s.debugEndpoints)
 	}
@@ -36,6 +40,10 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	writeText(w, http.StatusOK, "ok")
+}
+
+func (s *Server) connections(w http.ResponseWriter, _ *http.Request) {
+	writeText(w, http.StatusOK, strconv.Itoa(s.cfg.Connections()))
 }
 
 // EndpointsDoc is the one shape of /debug/endpoints, whatever the number of

@@ -3,10 +3,11 @@
 //	/metrics          Prometheus metrics
 //	/healthz          200 "ok" while the process serves
 //	/readyz           200 "ok" when ready, 503 with the reason otherwise
+//	/connections      the number of client connections open to the proxies
 //	/debug/endpoints  the agent's view of its endpoints, as indented JSON
 //
-// WaitReady is the other side of /readyz: it waits for an agent to be
-// ready, for the agent's wait-ready subcommand.
+// WaitReady and WaitDrained are the other side of /readyz and
+// /connections, for the agent's wait-ready and drain-wait subcommands.
 package admin
 
 import (
@@ -34,6 +35,9 @@ type Config struct {
 	// Ready reports whether the agent can serve traffic: nil means ready.
 	// A nil Ready function means always ready.
 	Ready func() error
+	// Connections returns the number of client connections open to the
+	// agent's proxies. When nil, /connections is not served.
+	Connections func() int
 	// Debug returns the state of each upstream, in the order the agent was
 	// given them; /debug/endpoints serves it as EndpointsDoc. When nil,
 	// /debug/endpoints is not served.

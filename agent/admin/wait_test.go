@@ -107,3 +107,44 @@ func TestLoopbackIfUnspecified(t *testing.T) {
 		}
 	}
 }
+
+// WaitDrained against the agent's own admin server: it returns once the
+// count falls to zero, and once the agent has stopped.
+func TestWaitDrainedReturnsOnceNoConnectionIsLeft(t *testing.T) {
+	var open atomic.Int32
+	open.Store(2)
+	s := startServer(t, Config{Connections: func() int { return int(open.Load()) }})
+	if code, body, _ := get(t, s, "/connections"); code != http.StatusOK || body != "2" {
+		t.Fatalf("/connections = %d %q, want 200 \"2\"", code, body)
+	}
+	time.AfterFunc(200*time.Millisecond, func() { open.Store(0) })
+	start := time.Now()
+	n, err := WaitDrained(context.Background(), s.Addr(), 10*time.Second, 10*time.Millisecond)
+	if err != nil || n != 0 {
+		t.Fatalf("WaitDrained = %d, %v", n, err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("drained after %s, before the connections closed", d)
+	}
+}
+
+func TestWaitDrainedTimesOutWithTheConnectionsLeft(t *testing.T) {
+	s := startServer(t, Config{Connections: func() int { return 3 }})
+	n, err := WaitDrained(context.Background(), s.Addr(), 200*time.Millisecond, 10*time.Millisecond)
+	if n != 3 || err == nil || !strings.Contains(err.Error(), "http://"+s.Addr()+"/connections") ||
+		!strings.Contains(err.Error(), "3 client connections open") {
+		t.Fatalf("WaitDrained = %d, %v; want 3 and an error naming the URL and the count", n, err)
+	}
+}
+
+func TestWaitDrainedReturnsWhenTheAgentIsGone(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	if n, err := WaitDrained(context.Background(), addr, 10*time.Second, 10*time.Millisecond); n != 0 || err != nil {
+		t.Fatalf("WaitDrained with no agent = %d, %v; want at once 0, nil", n, err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 const usageHeader = `Usage:
   roundabout-agent --upstream SERVICE[.NAMESPACE]:PORT[=LISTEN] [--upstream ...] [flags]
   roundabout-agent --upstream NAME (--endpoints LIST | --endpoints-file FILE) [flags]
+  roundabout-agent (wait-ready | drain-wait) [--admin-addr HOST:PORT] [--timeout DURATION]
 
 Serves a gRPC proxy per upstream that balances every request over the
 upstream's endpoints: the ready pods of a Kubernetes Service, or a static list.

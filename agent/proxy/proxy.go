@@ -123,6 +123,14 @@ func (p *Proxy) Serve(ln net.Listener) error {
 	}
 }
 
+// Conns is the number of client connections open now, those still in
+// their handshake included.
+func (p *Proxy) Conns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}
+
 func (p *Proxy) track(ln net.Listener) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
