@@ -57,13 +57,12 @@ func (e *Env) showClientEnv(ctx context.Context, s *Step, pod *corev1.Pod) {
 func (e *Env) showHostsEntry(ctx context.Context, s *Step, pod *corev1.Pod) {
 	const what = "/etc/hosts sends greetserver's name to the agent"
 	_, _ = e.Kubectl(ctx, "-n", Namespace, "get", "pod", pod.Name, "-o", "jsonpath={.spec.hostAliases}")
-	path := podrunner.HostsPath(e.nodeDir(), pod)
-	hosts, err := os.ReadFile(path)
+	hosts, err := os.ReadFile(podrunner.HostsPath(e.nodeDir(), pod))
 	if err != nil {
 		s.fail(what, err)
 		return
 	}
-	fmt.Fprintf(e.out, "    /etc/hosts of %s, as the pod runner wrote it (%s), from %q on:\n", pod.Name, path, hostsAliasHeader)
+	fmt.Fprintf(e.out, "    /etc/hosts of %s as the pod runner wrote it, from %q on:\n", pod.Name, hostsAliasHeader)
 	lines := aliasLines(string(hosts))
 	for _, l := range lines {
 		fmt.Fprintf(e.out, "      %s\n", strings.ReplaceAll(l, "\t", "  "))
