@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/roundabout-dev/roundabout/api/annotations"
 	"github.com/roundabout-dev/roundabout/webhook/server"
 )
 
@@ -28,6 +29,8 @@ func parseFlags(args []string, getenv func(string) string) (server.Options, stri
 	fs.StringVar(&o.TLSMode, "tls-mode", server.TLSSelfSigned, "self-signed: make and renew certificates; cert-dir: read tls.crt/tls.key from --cert-dir")
 	fs.StringVar(&o.CertDir, "cert-dir", "/etc/roundabout-webhook/tls", "directory of tls.crt and tls.key with --tls-mode=cert-dir")
 	fs.DurationVar(&o.CertCheckInterval, "cert-check-interval", 5*time.Minute, "how often certificates and the caBundle are checked")
+	fs.StringVar(&o.Inject.ClusterDomain, "cluster-domain", annotations.DefaultClusterDomain,
+		"the cluster's DNS domain: an upstream's hostAliases include svc.namespace.svc.<domain>")
 	fs.StringVar(&o.NativeSidecar, "native-sidecar", server.NativeSidecarAuto,
 		"auto: the agent is a native sidecar when every node's kubelet is 1.29 or later (watched; the API server's version when no node reports one); always; never")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "how long requests in flight may take on SIGTERM")

@@ -24,6 +24,9 @@ func TestParseFlagsDefaults(t *testing.T) {
 	if o.Namespace != "roundabout-system" || o.TLSMode != server.TLSSelfSigned || o.Port != 9443 || level != "info" {
 		t.Errorf("defaults: namespace %q, tls mode %q, port %d, level %q", o.Namespace, o.TLSMode, o.Port, level)
 	}
+	if o.Inject.ClusterDomain != "cluster.local" {
+		t.Errorf("default --cluster-domain=%q, want cluster.local", o.Inject.ClusterDomain)
+	}
 	if o.NativeSidecar != server.NativeSidecarAuto {
 		t.Errorf("default --native-sidecar=%q, want %q", o.NativeSidecar, server.NativeSidecarAuto)
 	}
@@ -42,6 +45,7 @@ func TestParseFlagsErrorsNameTheSetting(t *testing.T) {
 		{[]string{"--agent-image=a", "--port=0"}, "n", "--port=0"},
 		{[]string{"--agent-image=a", "--tls-mode=cert-dir", "--cert-dir="}, "n", "--cert-dir"},
 		{[]string{"--agent-image=a", "stray"}, "n", `unexpected argument "stray"`},
+		{[]string{"--agent-image=a", "--cluster-domain=Cluster_Local"}, "n", `--cluster-domain="Cluster_Local"`},
 		{[]string{"--agent-image=a", "--native-sidecar=sometimes"}, "n", `--native-sidecar="sometimes": allowed: auto, always, never`},
 	} {
 		_, _, err := parseFlags(tc.args, env(tc.ns))

@@ -50,7 +50,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	}
 	pod := &corev1.Pod{}
 	if err := json.Unmarshal(req.Object.Raw, pod); err != nil {
-		h.decided(req, pod, ResultError, ReasonBadRequest, err)
+		h.decided(req, pod, ResultError, ReasonBadRequest, nil, err)
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	cfg := h.Config
@@ -62,28 +62,31 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 }
 
 // respond turns a decision into the admission response, logging and
-// counting it.
+// counting it. The report's warnings go with any answer: the API server
+// hands them to the client that created the pod (kubectl prints them).
 func (h *Handler) respond(req admission.Request, in, out *corev1.Pod, report inject.Report, err error) admission.Response {
 	reason := string(report.Reason)
+	warnings := report.Warnings
 	if err != nil {
-		h.decided(req, in, ResultDenied, reason, err)
-		return admission.Denied(err.Error())
+		h.decided(req, in, ResultDenied, reason, warnings, err)
+		return admission.Denied(err.Error()).WithWarnings(warnings...)
 	}
 	if !report.Injected {
-		h.decided(req, in, ResultSkipped, reason, nil)
-		return admission.Allowed(reason)
+		h.decided(req, in, ResultSkipped, reason, warnings, nil)
+		return admission.Allowed(reason).WithWarnings(warnings...)
 	}
 	raw, err := json.Marshal(out)
 	if err != nil {
-		h.decided(req, in, ResultError, "marshal", err)
-		return admission.Errored(http.StatusInternalServerError, err)
+		h.decided(req, in, ResultError, "marshal", warnings, err)
+		return admission.Errored(http.StatusInternalServerError, err).WithWarnings(warnings...)
 	}
-	h.decided(req, in, ResultInjected, reason, nil)
-	return admission.PatchResponseFromRaw(req.Object.Raw, raw)
+	h.decided(req, in, ResultInjected, reason, warnings, nil)
+	return admission.PatchResponseFromRaw(req.Object.Raw, raw).WithWarnings(warnings...)
 }
 
-// namespace reads the namespace's labels. When that fails the decision
-// goes on with no labels, so only the pod's own annotation can ask for the
+// namespace reads the namespace's labels (whether it asks for injection)
+// and annotations (a default upstream). When that fails the decision goes
+// on with neither, so only the pod's own annotations can ask for the
 // agent: a lookup failure must not block pod creation.
 func (h *Handler) namespace(ctx context.Context, name string) inject.Namespace {
 	ns := &corev1.Namespace{}
@@ -91,13 +94,17 @@ func (h *Handler) namespace(ctx context.Context, name string) inject.Namespace {
 		h.Log.Error(err, "reading the namespace failed; deciding on the pod's annotations alone", "namespace", name)
 		return inject.Namespace{Name: name}
 	}
-	return inject.Namespace{Name: name, Labels: ns.Labels}
+	return inject.Namespace{Name: name, Labels: ns.Labels, Annotations: ns.Annotations}
 }
 
-// decided writes the one log line and the metric of a decision.
-func (h *Handler) decided(req admission.Request, pod *corev1.Pod, result, reason string, err error) {
+// decided writes the one log line and the metric of a decision, with the
+// warnings the response carries.
+func (h *Handler) decided(req admission.Request, pod *corev1.Pod, result, reason string, warnings []string, err error) {
 	h.Metrics.observe(result, reason)
 	kv := []any{"namespace", req.Namespace, "pod", podName(req, pod), "uid", req.UID, "result", result, "reason", reason}
+	if len(warnings) > 0 {
+		kv = append(kv, "warnings", warnings)
+	}
 	if err != nil {
 		kv = append(kv, "error", err.Error())
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -30,8 +31,13 @@ func newTestHandler(t testing.TB) *Handler {
 	nsEnabled := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name: "labelled", Labels: map[string]string{annotations.Inject: annotations.InjectEnabled},
 	}}
+	nsDefault := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:        "labelled-default",
+		Labels:      map[string]string{annotations.Inject: annotations.InjectEnabled},
+		Annotations: map[string]string{annotations.Upstream: "greetserver:50051"},
+	}}
 	return &Handler{
-		Namespaces: fake.NewClientBuilder().WithObjects(nsEnabled).Build(),
+		Namespaces: fake.NewClientBuilder().WithObjects(nsEnabled, nsDefault).Build(),
 		Config:     inject.Config{AgentImage: "ghcr.io/roundabout-dev/roundabout-agent:test", NativeSidecar: true, OwnNamespace: "roundabout-system"},
 		Metrics:    m,
 		Log:        logr.Discard(),
@@ -82,6 +88,8 @@ func TestHandler(t *testing.T) {
 	}{
 		{"annotated", "demo", testPod(enabled("greetserver:50051")), true, true, ResultInjected, "injected", ""},
 		{"namespace label", "labelled", testPod(map[string]string{annotations.Upstream: "greetserver:50051"}), true, true, ResultInjected, "injected", ""},
+		{"namespace label, upstream from its annotation", "labelled-default", testPod(nil), true, true, ResultInjected, "injected", ""},
+		{"namespace label, no upstream", "labelled", testPod(nil), true, false, ResultSkipped, "no-upstream", ""},
 		{"not annotated", "demo", testPod(nil), true, false, ResultSkipped, "not-annotated", ""},
 		{"missing namespace object", "gone", testPod(map[string]string{annotations.Upstream: "a:1"}), true, false, ResultSkipped, "not-annotated", ""},
 		{"kube-system", "kube-system", testPod(enabled("greetserver:50051")), true, false, ResultSkipped, "system-namespace", ""},
@@ -139,5 +147,62 @@ func TestNewMetricsTwiceSharesTheCounter(t *testing.T) {
 	second.observe(ResultInjected, "injected")
 	if got := testutil.ToFloat64(first.injections.WithLabelValues(ResultInjected, "injected")); got != 1 {
 		t.Errorf("first sees %v injections, want the second's 1", got)
+	}
+}
+
+// TestHandlerWarnings checks that inject's warnings reach the admission
+// response, whatever the answer, and the decision's log line.
+func TestHandlerWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		namespace string
+		pod       *corev1.Pod
+		allowed   bool
+		want      string
+	}{
+		{"admitted unchanged", "labelled", testPod(nil), true, annotations.Upstream},
+		{"injected", "demo", testPod(enabled("greetserver:50051", "roundabout.dev/stratgey", "random")), true, "roundabout.dev/stratgey"},
+		{"denied", "demo", testPod(enabled("greetserver:50051", annotations.Strategy, "fastest", "roundabout.dev/stratgey", "random")), false, "roundabout.dev/stratgey"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newTestHandler(t)
+			var logged []string
+			h.Log = funcr.New(func(_, args string) {
+				if strings.Contains(args, `"admission decision"`) {
+					logged = append(logged, args)
+				}
+			}, funcr.Options{})
+			resp := h.Handle(context.Background(), podRequest(t, tc.namespace, tc.pod))
+			if resp.Allowed != tc.allowed {
+				t.Fatalf("allowed=%v, want %v (result %+v)", resp.Allowed, tc.allowed, resp.Result)
+			}
+			if len(resp.Warnings) == 0 || !strings.Contains(strings.Join(resp.Warnings, "\n"), tc.want) {
+				t.Errorf("response warnings %q lack %q", resp.Warnings, tc.want)
+			}
+			if len(logged) != 1 || !strings.Contains(logged[0], `"warnings"`) || !strings.Contains(logged[0], tc.want) {
+				t.Errorf("decision log %q lacks the warnings", logged)
+			}
+		})
+	}
+}
+
+// TestHandlerNativeSidecarFollowsTheDecision checks that each pod gets the
+// placement decided when it is admitted, not when the handler was built.
+func TestHandlerNativeSidecarFollowsTheDecision(t *testing.T) {
+	h := newTestHandler(t)
+	native := true
+	h.NativeSidecar = func() bool { return native }
+	for _, want := range []bool{true, false, true} {
+		native = want
+		resp := h.Handle(context.Background(), podRequest(t, "demo", testPod(enabled("greetserver:50051"))))
+		initAgent := false
+		for _, p := range resp.Patches {
+			if p.Path == "/spec/initContainers" {
+				initAgent = true
+			}
+		}
+		if !resp.Allowed || initAgent != want {
+			t.Errorf("native sidecar decided %v: allowed=%v, agent among init containers %v", want, resp.Allowed, initAgent)
+		}
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/roundabout-dev/roundabout/api/annotations"
 	"github.com/roundabout-dev/roundabout/webhook/inject"
 )
 
@@ -25,7 +28,9 @@ const WebhookPath = "/mutate-pods"
 
 // Options configure the webhook server.
 type Options struct {
-	// AgentImage and ImagePullPolicy of the injected agent.
+	// Inject is the injection's configuration: the agent's image and pull
+	// policy (--agent-image, --agent-image-pull-policy) and the cluster
+	// domain (--cluster-domain). Run sets NativeSidecar and OwnNamespace.
 	Inject inject.Config
 	// Namespace is the webhook's own namespace (POD_NAMESPACE): where the
 	// certificate Secret lives, and never injected.
@@ -73,6 +78,10 @@ func (o Options) Validate() error {
 	add(o.TLSMode == TLSSelfSigned && o.SecretName == "", "--cert-secret is empty: needed with --tls-mode=%s", TLSSelfSigned)
 	add(o.TLSMode == TLSSelfSigned && o.WebhookConfigName == "", "--webhook-config is empty: needed with --tls-mode=%s", TLSSelfSigned)
 	add(o.TLSMode == TLSCertDir && o.CertDir == "", "--cert-dir is empty: needed with --tls-mode=%s", TLSCertDir)
+	if d := o.Inject.ClusterDomain; d != "" {
+		bad := validation.IsDNS1123Subdomain(d)
+		add(len(bad) > 0, "--cluster-domain=%q: not a DNS domain: %s", d, strings.Join(bad, "; "))
+	}
 	add(o.NativeSidecar != "" && !slices.Contains(NativeSidecarModes, o.NativeSidecar),
 		"--native-sidecar=%q: allowed: %s", o.NativeSidecar, strings.Join(NativeSidecarModes, ", "))
 	return errors.Join(errs...)
@@ -81,9 +90,13 @@ func (o Options) Validate() error {
 // hosts are the serving certificate's names.
 func (o Options) hosts() []string {
 	svc, ns := o.ServiceName, o.Namespace
+	domain := o.Inject.ClusterDomain
+	if domain == "" {
+		domain = annotations.DefaultClusterDomain
+	}
 	return append([]string{
 		svc + "." + ns + ".svc",
-		svc + "." + ns + ".svc.cluster.local",
+		svc + "." + ns + ".svc." + domain,
 		svc + "." + ns,
 		svc,
 	}, o.ExtraHosts...)
