@@ -218,8 +218,12 @@ func checkInjected(t *testing.T, c client.Client) {
 	if agent.RestartPolicy == nil || *agent.RestartPolicy != corev1.ContainerRestartPolicyAlways || agent.StartupProbe == nil {
 		t.Errorf("agent is not a native sidecar with a startup probe: restartPolicy %v, startupProbe %v", agent.RestartPolicy, agent.StartupProbe)
 	}
-	if !hasArg(agent.Args, "--upstream=greetserver:50051") || !hasArg(agent.Args, "--listen=127.0.0.1:50051") {
-		t.Errorf("agent args %v lack the upstream and its listen address", agent.Args)
+	if len(stored.Spec.HostAliases) != 1 {
+		t.Fatalf("hostAliases %+v; want one entry, for greetserver", stored.Spec.HostAliases)
+	}
+	listen := "--listen=" + stored.Spec.HostAliases[0].IP + ":50051"
+	if !hasArg(agent.Args, "--upstream=greetserver."+appNamespace+":50051") || !hasArg(agent.Args, listen) {
+		t.Errorf("agent args %v lack the upstream and %s, the address its hosts entry names", agent.Args, listen)
 	}
 }
 
