@@ -51,6 +51,8 @@ type optIn struct {
 //     warning naming roundabout.dev/upstream reaches the client;
 //   - an un-annotated pod in an unlabelled namespace never reaches the
 //     webhook (its decision count and log do not move);
+//   - a pod whose roundabout.dev/inject value is misspelt does reach it,
+//     and is denied with a message naming the annotation and the value;
 //   - an agent in a pod with automountServiceAccountToken: false gets a
 //     token of its own, and the app still has none;
 //   - a Guaranteed pod is still Guaranteed, as the API server computes it;
@@ -62,6 +64,7 @@ func TestOptInThroughAPIServer(t *testing.T) {
 	t.Run("AnnotatedPodGetsHostAliases", o.checkHostAliases)
 	t.Run("LabelledNamespaceWarnsUnannotatedPod", o.checkNamespaceWarning)
 	t.Run("UnannotatedPodNeverReachesWebhook", o.checkNotCalled)
+	t.Run("MisspeltInjectValueIsDenied", o.checkMisspeltDenied)
 	t.Run("AgentTokenWithoutAutomount", o.checkOwnToken)
 	t.Run("GuaranteedPodStaysGuaranteed", o.checkGuaranteed)
 	t.Run("NativeSidecarFollowsNodes", o.checkNativeFollowsNodes)
@@ -276,6 +279,23 @@ func (o *optIn) checkNotCalled(t *testing.T) {
 	}
 	if !strings.Contains(log, `"pod":"`+seen.Name+`"`) {
 		t.Errorf("no decision logged for the annotated pod %s", seen.Name)
+	}
+}
+
+// checkMisspeltDenied creates, once the configuration is in effect, a pod
+// asking for injection with "enable": matchConditions let every value but
+// disabled through, so the webhook denies it by name instead of the pod
+// being created without the agent in silence.
+func (o *optIn) checkMisspeltDenied(t *testing.T) {
+	o.createInjected(t, appPod(o.plain, injectAnnotations("greetserver:50051")))
+	ann := injectAnnotations("greetserver:50051")
+	ann[annotations.Inject] = "enable"
+	err := o.c.Create(ctx(t), appPod(o.plain, ann))
+	if err == nil {
+		t.Fatalf("a pod with %s=enable was created; want a denial naming the value", annotations.Inject)
+	}
+	if msg := err.Error(); !strings.Contains(msg, annotations.Inject) || !strings.Contains(msg, `"enable"`) {
+		t.Fatalf("denial %q does not name %s and its value \"enable\"", msg, annotations.Inject)
 	}
 }
 
