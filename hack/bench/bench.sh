@@ -11,8 +11,10 @@
 # Each target gets the same runs, of the same length, with ghz v0.120.0 over
 # one HTTP/2 connection: (proxies only) ghz --rps 2000 while the proxy's RSS
 # is sampled, a warm-up at c=50, a measured run at c=50 as fast as it goes and
-# a measured run at a fixed 1000 rps. Only ratios within one run mean much:
-# the machine is shared.
+# a measured run at a fixed 1000 rps; then, proxies only, a fixed 500 rps and
+# c=1 as fast as it goes. Over every measured run of a proxy its CPU time
+# (utime+stime from /proc/PID/stat) is recorded, for CPU per call answered.
+# Only ratios within one run mean much: the machine is shared.
 #
 # Needs bin/greet-server (and bin/roundabout-agent for the agent row; that row
 # is skipped when it is not built). Installs haproxy and nginx with apt-get
@@ -40,6 +42,7 @@ WARMUP=${BENCH_WARMUP:-1s}
 CONCURRENCY=50
 PACED_RPS=1000
 SERVING_RPS=2000
+IDLE_RPS=500
 
 SERVER_IPS=(127.0.1.2 127.0.1.3 127.0.1.4)
 SERVER_PORT=50051
@@ -55,7 +58,8 @@ CALL=greet.v1.GreetService/Greet
 REQUEST='{"first_name":"Bench","last_name":"Mark"}'
 # Flags of every ghz run. "--duration-stop wait" lets the calls in flight when
 # the time is up finish, instead of failing them by closing the connection.
-GHZ_FLAGS=(--insecure --connections 1 -c "$CONCURRENCY" --duration-stop wait
+# ghz_run adds -c $CONCURRENCY; the c=1 run sets CONCURRENCY=1 for its call.
+GHZ_FLAGS=(--insecure --connections 1 --duration-stop wait
 	--proto "$PROTO" --call "$CALL" -d "$REQUEST" --format json)
 
 # haproxy and nginx live in /usr/sbin, which is not on every user's PATH.
@@ -176,10 +180,11 @@ ensure_packages() {
 # ---------------------------------------------------------------- measuring
 
 # ghz_run REPORT ADDRESS GHZ-FLAGS...: one ghz run, its JSON report in REPORT.
+# CONCURRENCY in the environment of the call overrides -c.
 ghz_run() {
 	local report=$1 address=$2
 	shift 2
-	"$GHZ" "${GHZ_FLAGS[@]}" -o "$report" "$@" "$address" 2>>"$WORK/ghz.log" || {
+	"$GHZ" "${GHZ_FLAGS[@]}" -c "$CONCURRENCY" -o "$report" "$@" "$address" 2>>"$WORK/ghz.log" || {
 		log "ghz against $address failed; see $WORK/ghz.log"
 		return 1
 	}
@@ -196,11 +201,34 @@ tree_kib() {
 	echo "$total"
 }
 
+# cpu_ticks PID: utime+stime of PID plus its children, in clock ticks, from
+# /proc/PID/stat (fields 14 and 15, counted after the parenthesised name).
+cpu_ticks() {
+	local pid=$1 p total=0 ticks
+	for p in "$pid" $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+		ticks=$(sed 's/^.*) //' /proc/"$p"/stat 2>/dev/null | awk '{ print $12 + $13 }' || true)
+		total=$((total + ${ticks:-0}))
+	done
+	echo "$total"
+}
+
+# cpu_run DIR NAME PID ADDRESS GHZ-FLAGS...: one ghz run into DIR/NAME.json,
+# recording in DIR/cpu the clock ticks PID (and its children) used meanwhile.
+cpu_run() {
+	local dir=$1 name=$2 pid=$3 address=$4 before
+	shift 4
+	before=$(cpu_ticks "$pid")
+	ghz_run "$dir/$name.json" "$address" "$@" || return 1
+	printf '%s=%s\n' "$name" "$(($(cpu_ticks "$pid") - before))" >>"$dir/cpu"
+}
+
 # measure_serving_rss DIR ADDRESS PID: ghz at a fixed 2000 rps while PID's
-# VmRSS is sampled; records the highest sample and the VmHWM at the end.
+# VmRSS is sampled; records the highest sample, the VmHWM at the end and the
+# CPU time PID used.
 measure_serving_rss() {
-	local dir=$1 address=$2 pid=$3 ghz_pid rss max=0
-	setsid "$GHZ" "${GHZ_FLAGS[@]}" -o "$dir/rps$SERVING_RPS.json" --rps "$SERVING_RPS" \
+	local dir=$1 address=$2 pid=$3 ghz_pid rss max=0 before
+	before=$(cpu_ticks "$pid")
+	setsid "$GHZ" "${GHZ_FLAGS[@]}" -c "$CONCURRENCY" -o "$dir/rps$SERVING_RPS.json" --rps "$SERVING_RPS" \
 		--duration "$DURATION" "$address" 2>>"$WORK/ghz.log" &
 	ghz_pid=$!
 	PIDS+=("$ghz_pid")
@@ -216,22 +244,30 @@ measure_serving_rss() {
 		return 1
 	}
 	forget_pid "$ghz_pid"
+	printf 'rps%s=%s\n' "$SERVING_RPS" "$(($(cpu_ticks "$pid") - before))" >>"$dir/cpu"
 	printf 'serving_rss_kib=%s\nserving_hwm_kib=%s\n' "$max" "$(tree_kib "$pid" VmHWM)" >>"$dir/memory"
 }
 
 # measure DIR ADDRESS [PID]: the runs every target gets, in the same order.
-# With PID (a proxy), also its memory at 2000 rps and its peak.
+# With PID (a proxy), also its memory at 2000 rps and its peak, its CPU time
+# over every measured run, and two more runs for CPU per request: a fixed
+# 500 rps at c=50, and c=1 (one call at a time) as fast as it goes.
 measure() {
 	local dir=$1 address=$2 pid=${3:-}
-	if [[ -n $pid ]]; then
-		measure_serving_rss "$dir" "$address" "$pid" || return 1
+	if [[ -z $pid ]]; then
+		ghz_run "$dir/warmup.json" "$address" --duration "$WARMUP" || return 1
+		ghz_run "$dir/c$CONCURRENCY.json" "$address" --duration "$DURATION" || return 1
+		ghz_run "$dir/rps$PACED_RPS.json" "$address" --duration "$DURATION" --rps "$PACED_RPS" || return 1
+		return 0
 	fi
+	printf 'clk_tck=%s\n' "$(getconf CLK_TCK)" >"$dir/cpu"
+	measure_serving_rss "$dir" "$address" "$pid" || return 1
 	ghz_run "$dir/warmup.json" "$address" --duration "$WARMUP" || return 1
-	ghz_run "$dir/c$CONCURRENCY.json" "$address" --duration "$DURATION" || return 1
-	ghz_run "$dir/rps$PACED_RPS.json" "$address" --duration "$DURATION" --rps "$PACED_RPS" || return 1
-	if [[ -n $pid ]]; then
-		printf 'peak_hwm_kib=%s\n' "$(tree_kib "$pid" VmHWM)" >>"$dir/memory"
-	fi
+	cpu_run "$dir" "c$CONCURRENCY" "$pid" "$address" --duration "$DURATION" || return 1
+	cpu_run "$dir" "rps$PACED_RPS" "$pid" "$address" --duration "$DURATION" --rps "$PACED_RPS" || return 1
+	cpu_run "$dir" "rps$IDLE_RPS" "$pid" "$address" --duration "$DURATION" --rps "$IDLE_RPS" || return 1
+	CONCURRENCY=1 cpu_run "$dir" c1 "$pid" "$address" --duration "$DURATION" || return 1
+	printf 'peak_hwm_kib=%s\n' "$(tree_kib "$pid" VmHWM)" >>"$dir/memory"
 }
 
 # new_target N ID LABEL: makes the result directory of one row and prints it.

@@ -16,8 +16,8 @@ const (
 const (
 	minRPSvsHAProxy  = 1.0
 	minRPSvsDirect   = 0.85
-	maxAddedPacedP50 = 300 * time.Microsecond
-	maxServingRSSMiB = 20.0
+	maxAddedPacedP50 = 250 * time.Microsecond
+	maxServingHWMMiB = 20.0
 	kibPerMiB        = 1024.0
 	notMeasured      = "n/a"
 	verdictPass      = "PASS"
@@ -44,7 +44,9 @@ var agentChecks = []check{
 	{"p99 <= haproxy p99", checkP99vsHAProxy},
 	{fmt.Sprintf("rps >= %.2fx direct", minRPSvsDirect), checkRPSvsDirect},
 	{fmt.Sprintf("p50 @1000 rps - direct <= %.2f ms", ms(maxAddedPacedP50)), checkAddedPacedP50},
-	{fmt.Sprintf("RSS serving 2000 rps <= %.0f MiB", maxServingRSSMiB), checkServingRSS},
+	{"CPU µs/call @500 rps <= haproxy's", checkIdleCPU},
+	{"CPU µs/call @2000 rps <= haproxy's", checkServingCPU},
+	{fmt.Sprintf("VmHWM after 2000 rps <= %.0f MiB", maxServingHWMMiB), checkServingHWM},
 	{"every call OK", checkNoFailures},
 }
 
@@ -112,8 +114,8 @@ func checkAddedPacedP50(agent, _, direct target) (string, bool, bool) {
 	return measured, added <= maxAddedPacedP50, true
 }
 
-func checkServingRSS(agent, _, _ target) (string, bool, bool) {
-	kib, ok := agent.Memory[keyServingRSS]
+func checkServingHWM(agent, _, _ target) (string, bool, bool) {
+	kib, ok := agent.Memory[keyServingHWM]
 	if !ok {
 		return "", false, false
 	}
@@ -122,7 +124,30 @@ func checkServingRSS(agent, _, _ target) (string, bool, bool) {
 	if agent.Serving == nil || !agent.Serving.reached() {
 		return measured + ", not at 2000 rps", false, false
 	}
-	return measured, mib <= maxServingRSSMiB, true
+	return measured, mib <= maxServingHWMMiB, true
+}
+
+func checkIdleCPU(agent, haproxy, _ target) (string, bool, bool) {
+	return cpuVsHAProxy(agent, haproxy, runIdle, agent.Idle, haproxy.Idle)
+}
+
+func checkServingCPU(agent, haproxy, _ target) (string, bool, bool) {
+	return cpuVsHAProxy(agent, haproxy, runServing, agent.Serving, haproxy.Serving)
+}
+
+// cpuVsHAProxy compares the CPU per call of the agent and haproxy during
+// the same paced run; both must have reached its rate.
+func cpuVsHAProxy(agent, haproxy target, run string, a, h *load) (string, bool, bool) {
+	au, aok := agent.cpuPerCall(run, a)
+	hu, hok := haproxy.cpuPerCall(run, h)
+	if !aok || !hok {
+		return "", false, false
+	}
+	measured := fmt.Sprintf("%.0f µs vs %.0f µs (%.2fx)", au, hu, au/hu)
+	if !a.reached() || !h.reached() {
+		return measured + ", a paced run fell short of its rate", false, false
+	}
+	return measured, au <= hu, true
 }
 
 func checkNoFailures(agent, _, _ target) (string, bool, bool) {

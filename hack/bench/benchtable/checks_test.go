@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,9 +18,20 @@ func serving(rps float64) *load {
 	return &load{TargetRPS: 2000, RPS: rps, Count: 6000}
 }
 
+func idle(rps float64) *load {
+	return &load{TargetRPS: 500, RPS: rps, Count: 2000}
+}
+
+// cpu is a cpu file at 100 ticks a second giving the 500 rps run (2000
+// calls) and the 2000 rps run (6000 calls) the CPU per call asked for.
+func cpu(idleUS, servingUS int64) map[string]int64 {
+	return map[string]int64{keyClkTck: 100, runIdle: idleUS * 2000 / 10000, runServing: servingUS * 6000 / 10000}
+}
+
 func benchTargets(agent target) []target {
 	direct := target{ID: idDirect, Saturated: saturated(14000, 8*time.Millisecond), Paced: paced(300 * time.Microsecond)}
-	haproxy := target{ID: idHAProxy, Saturated: saturated(11000, 10*time.Millisecond), Paced: paced(600 * time.Microsecond)}
+	haproxy := target{ID: idHAProxy, Saturated: saturated(11000, 10*time.Millisecond), Paced: paced(600 * time.Microsecond),
+		Serving: serving(2000), Idle: idle(500), CPU: cpu(150, 100)}
 	return []target{direct, agent, haproxy}
 }
 
@@ -42,7 +54,9 @@ func TestEvaluatePassesAnAgentThatMeetsEveryTarget(t *testing.T) {
 		Saturated: saturated(12500, 9*time.Millisecond),
 		Paced:     paced(550 * time.Microsecond),
 		Serving:   serving(1990),
-		Memory:    map[string]int64{keyServingRSS: 15 * 1024},
+		Idle:      idle(500),
+		Memory:    map[string]int64{keyServingHWM: 20 * 1024},
+		CPU:       cpu(140, 100),
 	}
 	for i, v := range verdicts(t, agent) {
 		if v != verdictPass {
@@ -55,9 +69,11 @@ func TestEvaluateMissesEachTargetItFails(t *testing.T) {
 	agent := target{
 		ID:        idAgent,
 		Saturated: &load{RPS: 10000, P99: 11 * time.Millisecond, Count: 100, Failed: 1},
-		Paced:     paced(700 * time.Microsecond),
+		Paced:     paced(560 * time.Microsecond),
 		Serving:   serving(2000),
-		Memory:    map[string]int64{keyServingRSS: 21 * 1024},
+		Idle:      idle(500),
+		Memory:    map[string]int64{keyServingHWM: 20*1024 + 1},
+		CPU:       cpu(160, 110),
 	}
 	for i, v := range verdicts(t, agent) {
 		if v != verdictMiss {
@@ -75,11 +91,26 @@ func TestEvaluateReportsSkippedAgentAsNotMeasured(t *testing.T) {
 }
 
 func TestAddedPacedP50LimitIsInclusive(t *testing.T) {
-	agent := target{Paced: paced(600 * time.Microsecond)}
+	agent := target{Paced: paced(550 * time.Microsecond)}
 	direct := target{Paced: paced(300 * time.Microsecond)}
 	measured, pass, ok := checkAddedPacedP50(agent, target{}, direct)
-	if !ok || !pass || measured != "+0.30 ms" {
-		t.Fatalf("checkAddedPacedP50 = %q, %v, %v; want \"+0.30 ms\", true, true", measured, pass, ok)
+	if !ok || !pass || measured != "+0.25 ms" {
+		t.Fatalf("checkAddedPacedP50 = %q, %v, %v; want \"+0.25 ms\", true, true", measured, pass, ok)
+	}
+}
+
+func TestCPUChecksCompareCPUPerCallAnsweredWithHAProxy(t *testing.T) {
+	// 30 ticks at 100 Hz over 1500 calls of which 300 failed: 250 µs per
+	// call answered, against haproxy's 150.
+	agent := target{ID: idAgent, Idle: &load{TargetRPS: 500, RPS: 500, Count: 1500, Failed: 300},
+		CPU: map[string]int64{keyClkTck: 100, runIdle: 30}}
+	haproxy := benchTargets(target{})[2]
+	measured, pass, ok := checkIdleCPU(agent, haproxy, target{})
+	if !ok || pass || measured != "250 µs vs 150 µs (1.67x)" {
+		t.Fatalf("checkIdleCPU = %q, %v, %v; want \"250 µs vs 150 µs (1.67x)\", false, true", measured, pass, ok)
+	}
+	if m, _, ok := checkServingCPU(agent, haproxy, target{}); ok || m != "" {
+		t.Errorf("checkServingCPU without a 2000 rps run = %q, ok=%v; want no figure and ok=false", m, ok)
 	}
 }
 
@@ -89,13 +120,22 @@ func TestChecksAtAFixedRateNeedTheRateReached(t *testing.T) {
 	agent := target{
 		Paced:   slow,
 		Serving: serving(1500),
-		Memory:  map[string]int64{keyServingRSS: 10 * 1024},
+		Idle:    idle(400),
+		Memory:  map[string]int64{keyServingHWM: 10 * 1024},
+		CPU:     cpu(100, 50),
 	}
 	direct := target{Paced: paced(300 * time.Microsecond)}
+	haproxy := benchTargets(target{})[2]
 	if m, _, ok := checkAddedPacedP50(agent, target{}, direct); ok || m == "" {
 		t.Errorf("checkAddedPacedP50 at 900 of 1000 rps = %q, ok=%v; want a note and ok=false", m, ok)
 	}
-	if m, _, ok := checkServingRSS(agent, target{}, target{}); ok || m == "" {
-		t.Errorf("checkServingRSS at 1500 of 2000 rps = %q, ok=%v; want a note and ok=false", m, ok)
+	if m, _, ok := checkServingHWM(agent, target{}, target{}); ok || m == "" {
+		t.Errorf("checkServingHWM at 1500 of 2000 rps = %q, ok=%v; want a note and ok=false", m, ok)
+	}
+	if m, _, ok := checkIdleCPU(agent, haproxy, target{}); ok || !strings.Contains(m, "fell short") {
+		t.Errorf("checkIdleCPU at 400 of 500 rps = %q, ok=%v; want a note and ok=false", m, ok)
+	}
+	if m, _, ok := checkServingCPU(agent, haproxy, target{}); ok || !strings.Contains(m, "fell short") {
+		t.Errorf("checkServingCPU at 1500 of 2000 rps = %q, ok=%v; want a note and ok=false", m, ok)
 	}
 }

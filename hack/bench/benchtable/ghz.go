@@ -79,6 +79,9 @@ func percentile(buckets []ghzLatencyBucket, pct int) (time.Duration, bool) {
 	return 0, false
 }
 
+// OK is the number of calls answered with status OK.
+func (l load) OK() int { return l.Count - l.Failed }
+
 // reached reports whether a paced run came close enough to its --rps; a run
 // that was not paced always has.
 func (l load) reached() bool {

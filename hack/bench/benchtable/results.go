@@ -19,8 +19,22 @@ const (
 	fileSaturated = "c50.json"     // ghz report at full speed, c=50
 	filePaced     = "rps1000.json" // ghz report at a fixed 1000 rps
 	fileServing   = "rps2000.json" // ghz report at a fixed 2000 rps, memory sampled meanwhile
+	fileIdle      = "rps500.json"  // proxies: ghz report at a fixed 500 rps
+	fileSeq       = "c1.json"      // proxies: ghz report at c=1, as fast as it goes
 	fileMemory    = "memory"       // key=value lines, sizes in KiB
+	fileCPU       = "cpu"          // key=value lines: clk_tck, and clock ticks per run
 	fileSplit     = "split"        // "endpoint count" lines
+)
+
+// Keys of the cpu file: clk_tck is the clock ticks per second; every other
+// key is a run, named as its report without ".json", with the utime+stime
+// ticks the proxy used during it.
+const (
+	keyClkTck  = "clk_tck"
+	runSat     = "c50"
+	runIdle    = "rps500"
+	runServing = "rps2000"
+	runSeq     = "c1"
 )
 
 // Keys of the memory file.
@@ -39,7 +53,10 @@ type target struct {
 	Saturated *load
 	Paced     *load
 	Serving   *load
+	Idle      *load
+	Seq       *load
 	Memory    map[string]int64
+	CPU       map[string]int64
 	Split     []serverCount
 }
 
@@ -92,7 +109,16 @@ func readTarget(dir string) (target, error) {
 	if t.Serving, err = readOptionalLoad(filepath.Join(dir, fileServing)); err != nil {
 		return t, err
 	}
+	if t.Idle, err = readOptionalLoad(filepath.Join(dir, fileIdle)); err != nil {
+		return t, err
+	}
+	if t.Seq, err = readOptionalLoad(filepath.Join(dir, fileSeq)); err != nil {
+		return t, err
+	}
 	if t.Memory, err = readMemory(filepath.Join(dir, fileMemory)); err != nil {
+		return t, err
+	}
+	if t.CPU, err = readKeyInts(filepath.Join(dir, fileCPU), "a number of clock ticks"); err != nil {
 		return t, err
 	}
 	t.Split, err = readSplit(filepath.Join(dir, fileSplit))
@@ -121,16 +147,33 @@ func readOptionalLoad(path string) (*load, error) {
 }
 
 func readMemory(path string) (map[string]int64, error) {
-	mem := map[string]int64{}
+	return readKeyInts(path, "a number of KiB")
+}
+
+// readKeyInts reads key=value lines of integers; what names the unit in errors.
+func readKeyInts(path, what string) (map[string]int64, error) {
+	m := map[string]int64{}
 	err := scanFields(path, "=", func(key, value string) error {
 		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil {
-			return fmt.Errorf("%s: %s=%q is not a number of KiB", path, key, value)
+			return fmt.Errorf("%s: %s=%q is not %s", path, key, value, what)
 		}
-		mem[key] = n
+		m[key] = n
 		return nil
 	})
-	return mem, err
+	return m, err
+}
+
+// cpuPerCall is the CPU time the proxy used during run, in microseconds per
+// call answered OK in l, the run's report. It reports false when either is
+// missing or no call was answered.
+func (t target) cpuPerCall(run string, l *load) (float64, bool) {
+	ticks, ok := t.CPU[run]
+	hz := t.CPU[keyClkTck]
+	if !ok || hz <= 0 || l == nil || l.OK() <= 0 {
+		return 0, false
+	}
+	return float64(ticks) * 1e6 / float64(hz) / float64(l.OK()), true
 }
 
 func readSplit(path string) ([]serverCount, error) {

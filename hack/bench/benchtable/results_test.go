@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,9 @@ func TestReadTargetsKeepsRunOrderAndReadsEveryFile(t *testing.T) {
 		filePaced:     sampleReport,
 		fileMemory:    "peak_hwm_kib=18432\nserving_rss_kib=15000\n",
 		fileSplit:     "127.0.1.3:50051 40\n127.0.1.2:50051 41\n",
+		fileIdle:      sampleReport,
+		fileSeq:       sampleReport,
+		fileCPU:       "clk_tck=100\nrps500=30\nc1=12\n",
 	})
 	targets, err := readTargets(root)
 	if err != nil {
@@ -49,6 +53,24 @@ func TestReadTargetsKeepsRunOrderAndReadsEveryFile(t *testing.T) {
 	}
 	if len(h.Split) != 2 || h.Split[0] != (serverCount{"127.0.1.2:50051", 41}) {
 		t.Fatalf("haproxy split = %+v, want sorted by endpoint", h.Split)
+	}
+	// 30 ticks at 100 Hz over the 997 calls of sampleReport answered OK.
+	if us, ok := h.cpuPerCall(runIdle, h.Idle); !ok || fmt.Sprintf("%.1f", us) != "300.9" {
+		t.Fatalf("haproxy CPU per call at 500 rps = %.1f, %v; want 300.9", us, ok)
+	}
+	if _, ok := h.cpuPerCall(runServing, h.Serving); ok {
+		t.Fatal("haproxy CPU per call at 2000 rps reported without its run")
+	}
+	if targets[0].CPU[runSeq] != 0 || targets[0].Seq != nil {
+		t.Fatalf("direct has CPU or c=1 figures: %+v", targets[0])
+	}
+}
+
+func TestReadTargetsNamesABadCPUFile(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, filepath.Join(root, "1-agent"), map[string]string{fileCPU: "rps500=x\n"})
+	if _, err := readTargets(root); err == nil || !strings.Contains(err.Error(), fileCPU) {
+		t.Fatalf("readTargets error = %v, want one naming %s", err, fileCPU)
 	}
 }
 

@@ -10,8 +10,9 @@ const none = "–"
 
 var tableHeader = []string{
 	"target", "rps (c=50)", "p50", "p99", "failed", "p50 @1000 rps",
-	"peak RSS MiB", "RSS MiB @2000 rps (hwm)", "rps vs haproxy", "rps vs direct",
-	"requests per server",
+	"peak RSS MiB", "RSS MiB @2000 rps (hwm)",
+	"CPU µs/call @500 rps", "@2000 rps", "c=1", "c=50",
+	"rps vs haproxy", "rps vs direct", "requests per server",
 }
 
 // targetRows turns the targets into table cells, one row each.
@@ -44,6 +45,10 @@ func targetRow(t, haproxy, direct target) []string {
 		pacedCell(t.Paced),
 		mibCell(t.Memory, keyPeakHWM),
 		servingCell(t.Memory, t.Serving),
+		cpuCell(t, runIdle, t.Idle),
+		cpuCell(t, runServing, t.Serving),
+		cpuCell(t, runSeq, t.Seq),
+		cpuCell(t, runSat, t.Saturated),
 		ratioCell(t, haproxy),
 		ratioCell(t, direct),
 		splitCell(t.Split),
@@ -106,6 +111,17 @@ func servingCell(mem map[string]int64, serving *load) string {
 		cell += serving.shortfall()
 	}
 	return cell
+}
+
+// cpuCell is the proxy's CPU time per call answered during run, noting a
+// paced run that fell short of its rate. Targets that are not a proxy have
+// none.
+func cpuCell(t target, run string, l *load) string {
+	us, ok := t.cpuPerCall(run, l)
+	if !ok {
+		return none
+	}
+	return fmt.Sprintf("%.0f", us) + l.shortfall()
 }
 
 // ratioCell is t's rps over base's; a target is not compared with itself.

@@ -48,3 +48,24 @@ func TestSplitCellAndLegendFollowEndpointOrder(t *testing.T) {
 		t.Errorf("splitLegend = %q, want it to end with the endpoints in order", legend)
 	}
 }
+
+func TestCPUCellsFollowTheirRunsAndMarkAShortfall(t *testing.T) {
+	proxy := target{ID: idHAProxy, Label: "haproxy",
+		Idle: &load{TargetRPS: 500, RPS: 400, Count: 1200},
+		Seq:  &load{RPS: 4000, Count: 12000},
+		CPU:  map[string]int64{keyClkTck: 100, runIdle: 18, runSeq: 120}}
+	row := targetRow(proxy, target{}, target{})
+	col := map[string]string{}
+	for i, h := range tableHeader {
+		col[h] = row[i]
+	}
+	if got := col["CPU µs/call @500 rps"]; got != "150 (only 400 of 500 rps)" {
+		t.Errorf("500 rps cell = %q", got)
+	}
+	if got := col["c=1"]; got != "100" {
+		t.Errorf("c=1 cell = %q", got)
+	}
+	if got := col["@2000 rps"]; got != none {
+		t.Errorf("2000 rps cell without the run = %q, want %q", got, none)
+	}
+}
