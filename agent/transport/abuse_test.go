@@ -193,7 +193,7 @@ func TestSmallFramesCostTheirBytes(t *testing.T) {
 	s := &Stream{conn: c, id: 1}
 	src := &Stream{}
 	for range 20000 {
-		c.pushData(s, []byte{'x'}, 0, false, src)
+		c.pushData(s, []byte{'x'}, 0, false, src, nil)
 	}
 	if c.Buffered() != 20000 {
 		t.Fatalf("Buffered = %d, want 20000", c.Buffered())

@@ -2,7 +2,6 @@ package transport
 
 import (
 	"fmt"
-	"slices"
 
 	"golang.org/x/net/http2"
 )
@@ -37,11 +36,11 @@ func (c *Conn) onResponseHeaders(f *http2.MetaHeadersFrame) error {
 	end := f.StreamEnded()
 	c.markRecvEnd(s, end)
 	c.mu.Unlock()
-	fields := slices.Clone(f.Fields)
+	fields := f.Fields // allocated afresh by the framer for every block
 	if end {
 		s.code = grpcStatus(fields)
 	}
-	s.forward(item{kind: itemHeaders, fields: fields, end: end})
+	s.forwardVia(item{kind: itemHeaders, fields: fields, end: end}, c)
 	if end {
 		s.finish(Result{Code: s.code})
 	}

@@ -69,11 +69,23 @@ type Conn struct {
 	events  Events
 
 	fr          *http2.Framer // reader goroutine only
+	br          *bufio.Reader // reader goroutine only: what fr reads from
 	sawSettings bool          // reader goroutine only: the peer's first SETTINGS arrived
-	wfr         *http2.Framer // writer goroutine only
-	bw          *bufio.Writer
-	henc        *hpack.Encoder
-	hbuf        []byte
+	// pend lists, for the reader goroutine only, the connections that were
+	// given frames to write while it handled the frames it has buffered; it
+	// writes them out once it would block on a read (flushPending).
+	pend []*Conn
+
+	// wmu is held by whoever writes to the socket: the writer goroutine, or
+	// a reader goroutine writing inline (writeNow). It guards the fields
+	// below and the write ops of collect's callers.
+	wmu    sync.Mutex
+	wfr    *http2.Framer
+	sb     *sendBuf
+	henc   *hpack.Encoder
+	hbuf   []byte
+	iops   []writeOp // writeNow's batch
+	iended []*Stream
 
 	kick    chan struct{}
 	done    chan struct{}
@@ -130,17 +142,18 @@ func newConn(nc net.Conn, r role, cfg Config) *Conn {
 // proved to speak HTTP/2, so that connections that never do cost little.
 // prefix holds bytes already read from the connection.
 func (c *Conn) initFraming(prefix []byte) {
-	var r io.Reader = c.nc
+	r := newReader(c.nc)
 	if len(prefix) > 0 {
-		r = io.MultiReader(bytes.NewReader(prefix), c.nc)
+		r = io.MultiReader(bytes.NewReader(prefix), r)
 	}
-	c.bw = bufio.NewWriterSize(c.nc, writeBufferSize)
-	c.fr = http2.NewFramer(nil, bufio.NewReaderSize(r, readBufferSize))
+	c.sb = newSendBuf(c.nc)
+	c.br = bufio.NewReaderSize(r, readBufferSize)
+	c.fr = http2.NewFramer(nil, c.br)
 	c.fr.SetMaxReadFrameSize(maxFrameSize)
 	c.fr.MaxHeaderListSize = c.cfg.MaxHeaderListSize
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.SetReuseFrames()
-	c.wfr = http2.NewFramer(c.bw, nil)
+	c.wfr = http2.NewFramer(c.sb, nil)
 	c.henc = hpack.NewEncoder(&headerSink{c})
 }
 
@@ -167,7 +180,7 @@ func NewClientConn(nc net.Conn, cfg Config, ev Events) (*Conn, error) {
 	c := newConn(nc, roleClient, cfg)
 	c.events = ev
 	c.initFraming(nil)
-	if _, err := io.WriteString(c.bw, http2.ClientPreface); err != nil {
+	if _, err := io.WriteString(c.sb, http2.ClientPreface); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -265,7 +278,7 @@ func (c *Conn) writeInitialSettings() error {
 	if err := c.wfr.WriteWindowUpdate(0, c.cfg.ConnWindow-65535); err != nil {
 		return err
 	}
-	return c.bw.Flush()
+	return c.sb.flush()
 }
 
 // Done is closed when the connection is gone.

@@ -22,7 +22,7 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) error {
 	err := f.ForeachSetting(c.applySettingLocked)
 	c.queueCtrlLocked(writeOp{typ: http2.FrameSettings, ack: true})
 	c.mu.Unlock()
-	c.wake()
+	c.later(c)
 	if first && c.role == roleServer {
 		c.nc.SetReadDeadline(time.Time{}) // the handshake is complete
 	}
@@ -71,7 +71,10 @@ func (c *Conn) onPing(f *http2.PingFrame) {
 		}
 		return
 	}
-	c.queueCtrl(writeOp{typ: http2.FramePing, ack: true, ping: f.Data})
+	c.mu.Lock()
+	c.queueCtrlLocked(writeOp{typ: http2.FramePing, ack: true, ping: f.Data})
+	c.mu.Unlock()
+	c.later(c)
 }
 
 func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
@@ -89,7 +92,7 @@ func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 		clear(c.connBlocked)
 		c.connBlocked = c.connBlocked[:0]
 		c.mu.Unlock()
-		c.wake()
+		c.later(c)
 		return nil
 	}
 	s := c.streams[f.StreamID]
@@ -111,7 +114,7 @@ func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 		c.resetByUs(f.StreamID, http2.ErrCodeFlowControl)
 		return nil
 	}
-	c.wake()
+	c.later(c)
 	return nil
 }
 

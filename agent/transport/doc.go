@@ -36,9 +36,22 @@
 //
 // Each Conn runs a reader that dispatches frames and a writer that drains
 // the control queue and then, round robin, the streams with writable items
-// into one buffered writer, flushing when there is nothing left. A
-// client-role Conn also runs a health loop that pings a connection on which
-// requests wait with nothing read (keepalive.go). Nothing in the data path
-// starts a goroutine per stream, and Close returns once the Conn's
-// goroutines have ended.
+// into one buffer, writing it out when there is nothing left. A reader
+// does not wake a writer for every frame it queues: once it has handled
+// every complete frame it holds, and before it would block on a read, it
+// writes out the connections it gave frames to itself, in one non-blocking
+// write each (writer.go, writeNow), so that a request or a response
+// crosses the agent on the goroutine that read it, with one write and
+// without a goroutine hand-off. It leaves the work to the connection's
+// writer when that writer is busy, when the socket does not take every
+// byte, or past a budget of bytes, so a peer that does not read never
+// blocks a reader. Sockets are read and written with read(2) and write(2)
+// made directly on the non-blocking descriptor, waiting in the network
+// poller as net.Conn does (sendbuf.go): the system calls of net.Conn wake
+// the runtime's monitor thread whenever the process was idle, which at a
+// sidecar's request rates cost more than the calls themselves. A
+// client-role Conn also runs a health loop that pings a
+// connection on which requests wait with nothing read (keepalive.go).
+// Nothing in the data path starts a goroutine per stream, and Close returns
+// once the Conn's goroutines have ended.
 package transport

@@ -14,7 +14,10 @@ const maxStreamID = math.MaxInt32
 // dropped; items for a parked stream are held for Relink. A reset for an
 // upstream stream that was never opened drops it without a frame; push
 // then returns it, ended, for the caller to finish once it holds no lock.
-func (c *Conn) push(s *Stream, it item) (ended *Stream) {
+func (c *Conn) push(s *Stream, it item) (ended *Stream) { return c.pushVia(s, it, nil) }
+
+// pushVia is push, called from the reader goroutine of via (see wakeVia).
+func (c *Conn) pushVia(s *Stream, it item, via *Conn) (ended *Stream) {
 	c.mu.Lock()
 	if s.closed {
 		c.mu.Unlock()
@@ -34,14 +37,14 @@ func (c *Conn) push(s *Stream, it item) (ended *Stream) {
 	s.q = append(s.q, it)
 	c.requeue(s)
 	c.mu.Unlock()
-	c.wake()
+	c.wakeVia(via)
 	return nil
 }
 
 // pushData queues a received DATA payload for s, appending it to the
 // stream's last queued chunk while that has room, so that many small frames
-// cost their bytes and not a buffer each.
-func (c *Conn) pushData(s *Stream, p []byte, pad uint32, end bool, src *Stream) {
+// cost their bytes and not a buffer each. via is as for wakeVia.
+func (c *Conn) pushData(s *Stream, p []byte, pad uint32, end bool, src *Stream, via *Conn) {
 	c.mu.Lock()
 	if s.closed {
 		c.mu.Unlock()
@@ -58,7 +61,7 @@ func (c *Conn) pushData(s *Stream, p []byte, pad uint32, end bool, src *Stream) 
 	c.buffered += len(p)
 	c.requeue(s)
 	c.mu.Unlock()
-	c.wake()
+	c.wakeVia(via)
 }
 
 // appendData extends a queued DATA chunk with p when it can take it. The

@@ -13,7 +13,11 @@ import (
 const maxWindow = math.MaxInt32
 
 func (c *Conn) readLoop() {
+	defer c.flushPending()
 	for {
+		if len(c.pend) > 0 && !c.frameBuffered() {
+			c.flushPending()
+		}
 		f, err := c.fr.ReadFrame()
 		if err != nil {
 			var se http2.StreamError
@@ -35,6 +39,54 @@ func (c *Conn) readLoop() {
 			return
 		}
 	}
+}
+
+// later is how the reader goroutine of c hands frames it queued for w to
+// w's writer: w is written out once the reader has handled every complete
+// frame it holds, so that the frames a peer sent together leave together,
+// in one write and without a wake-up when that write can be made inline.
+// Only the reader goroutine of c calls it.
+func (c *Conn) later(w *Conn) {
+	for _, p := range c.pend {
+		if p == w {
+			return
+		}
+	}
+	c.pend = append(c.pend, w)
+}
+
+// wakeVia hands c's queued frames to its writer: through via's reader
+// (later) when the caller is via's reader goroutine, else at once.
+func (c *Conn) wakeVia(via *Conn) {
+	if via != nil {
+		via.later(c)
+		return
+	}
+	c.wake()
+}
+
+// flushPending writes out the connections later collected.
+func (c *Conn) flushPending() {
+	for i, w := range c.pend {
+		w.writeNow()
+		c.pend[i] = nil
+	}
+	c.pend = c.pend[:0]
+}
+
+// frameBuffered reports whether a whole frame is buffered, so that reading
+// it will not block.
+func (c *Conn) frameBuffered() bool {
+	n := c.br.Buffered()
+	if n < frameHeaderLen {
+		return false
+	}
+	h, err := c.br.Peek(frameHeaderLen)
+	if err != nil {
+		return false
+	}
+	length := int(h[0])<<16 | int(h[1])<<8 | int(h[2])
+	return n >= frameHeaderLen+length
 }
 
 // readFailed ends the connection after the framer gave up: a frame above
@@ -185,7 +237,7 @@ func (c *Conn) onReset(id uint32, code http2.ErrCode) error {
 		s.finish(Result{Code: codes.Unavailable, Retryable: true})
 		return nil
 	}
-	s.forward(item{kind: itemReset, code: code})
+	s.forwardVia(item{kind: itemReset, code: code}, c)
 	if c.role == roleClient {
 		s.finish(Result{Code: resetCode(code), Responded: responded})
 	}

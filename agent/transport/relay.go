@@ -16,7 +16,11 @@ func (c *Conn) Open(down *Stream, obs Observer) error {
 	up := &Stream{conn: c, link: l, fields: down.fields, obs: obs}
 	up.q = up.qbuf[:0]
 	first := item{kind: itemHeaders, fields: down.fields, end: down.headersEnd}
-	if err := c.openQueued(up, append(up.q, first)); err != nil {
+	var via *Conn
+	if down.serving {
+		via = down.conn // called from ServeStream, on its reader goroutine
+	}
+	if err := c.openQueued(up, append(up.q, first), via); err != nil {
 		return err
 	}
 	l.up = up
@@ -24,8 +28,9 @@ func (c *Conn) Open(down *Stream, obs Observer) error {
 	return nil
 }
 
-// openQueued registers a new upstream stream with its first items.
-func (c *Conn) openQueued(up *Stream, items []item) error {
+// openQueued registers a new upstream stream with its first items; via is
+// as for wakeVia.
+func (c *Conn) openQueued(up *Stream, items []item, via *Conn) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.peerGoAway || c.goAwaySent || c.nextID > maxStreamID {
@@ -39,7 +44,7 @@ func (c *Conn) openQueued(up *Stream, items []item) error {
 	up.q = items
 	c.buffered += queuedBytes(items)
 	c.requeue(up)
-	c.wake()
+	c.wakeVia(via)
 	return nil
 }
 
@@ -53,7 +58,7 @@ func (down *Stream) Relink(c *Conn, obs Observer) error {
 	old := l.up
 	items := old.conn.takeForReplay(old)
 	up := &Stream{conn: c, link: l, fields: old.fields, headersEnd: old.headersEnd, obs: obs}
-	if err := c.openQueued(up, items); err != nil {
+	if err := c.openQueued(up, items, nil); err != nil {
 		old.conn.restore(old, items)
 		return err
 	}
@@ -87,10 +92,14 @@ func (c *Conn) restore(s *Stream, items []item) {
 }
 
 // forward queues an item received on s for the other half of its call.
-func (s *Stream) forward(it item) {
+func (s *Stream) forward(it item) { s.forwardVia(it, nil) }
+
+// forwardVia is forward, called from the reader goroutine of via, which
+// then writes the item out (wakeVia); nil when not on a reader goroutine.
+func (s *Stream) forwardVia(it item, via *Conn) {
 	if s.conn.role == roleClient {
 		down := s.link.down
-		down.conn.push(down, it)
+		down.conn.pushVia(down, it, via)
 		return
 	}
 	l := s.link
@@ -101,7 +110,7 @@ func (s *Stream) forward(it item) {
 		it.release()
 		return
 	}
-	ended := up.conn.push(up, it)
+	ended := up.conn.pushVia(up, it, via)
 	l.mu.Unlock()
 	if ended != nil {
 		ended.finish(ended.result)
@@ -109,17 +118,18 @@ func (s *Stream) forward(it item) {
 }
 
 // forwardData queues a DATA payload received on s for the other half of
-// its call; pad is the frame's flow-controlled length beyond p.
+// its call; pad is the frame's flow-controlled length beyond p. Only the
+// reader goroutine of s's connection calls it.
 func (s *Stream) forwardData(p []byte, pad uint32, end bool) {
 	if s.conn.role == roleClient {
 		down := s.link.down
-		down.conn.pushData(down, p, pad, end, s)
+		down.conn.pushData(down, p, pad, end, s, s.conn)
 		return
 	}
 	l := s.link
 	l.mu.Lock()
 	if up := l.up; up != nil {
-		up.conn.pushData(up, p, pad, end, s)
+		up.conn.pushData(up, p, pad, end, s, s.conn)
 	}
 	l.mu.Unlock()
 }

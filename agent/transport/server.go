@@ -2,7 +2,6 @@ package transport
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"golang.org/x/net/http2"
@@ -60,16 +59,19 @@ func (c *Conn) onRequestHeaders(f *http2.MetaHeadersFrame) error {
 		c.resetByUs(id, http2.ErrCodeProtocol)
 		return nil
 	}
-	fields := slices.Clone(f.Fields)
+	// The framer allocates every header block's fields afresh, so they are
+	// kept without a copy.
 	end := f.StreamEnded()
 	c.mu.Lock()
-	s := c.newDownstream(id, fields, end)
+	s := c.newDownstream(id, f.Fields, end)
 	c.mu.Unlock()
 	if f.Truncated {
 		s.Reject(codes.ResourceExhausted, fmt.Sprintf("request header list exceeds %d bytes", c.cfg.MaxHeaderListSize))
 		return nil
 	}
+	s.serving = true
 	c.handler.ServeStream(s)
+	s.serving = false
 	return nil
 }
 

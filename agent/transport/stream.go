@@ -84,6 +84,9 @@ type Stream struct {
 	fields []hpack.HeaderField
 	// headersEnd reports that the request header block ended the request.
 	headersEnd bool
+	// serving is set, on a downstream half, while the reader goroutine runs
+	// Handler.ServeStream for it.
+	serving bool
 
 	// ownLink is the link of a downstream half, allocated with it.
 	ownLink link

@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"math"
+
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc/codes"
@@ -37,21 +39,23 @@ func (c *Conn) writeLoop() {
 		case <-c.done:
 			return
 		}
+		c.wmu.Lock()
+		var err error
 		for {
-			ops, ended = c.collect(ops[:0], ended[:0])
-			for i, s := range ended {
-				s.finish(s.result)
-				ended[i] = nil
-			}
+			ops, ended = c.collect(ops[:0], ended[:0], math.MaxInt)
+			finishAll(ended)
 			if len(ops) == 0 {
 				break
 			}
-			if err := c.writeOps(ops); err != nil {
-				c.fail(err)
-				return
+			if err = c.writeOps(ops); err != nil {
+				break
 			}
 		}
-		if err := c.bw.Flush(); err != nil {
+		if err == nil {
+			err = c.sb.flush()
+		}
+		c.wmu.Unlock()
+		if err != nil {
 			c.fail(err)
 			return
 		}
@@ -60,6 +64,61 @@ func (c *Conn) writeLoop() {
 			return
 		}
 	}
+}
+
+// finishAll reports the end of the streams collect ended, and clears them.
+func finishAll(ended []*Stream) {
+	for i, s := range ended {
+		s.finish(s.result)
+		ended[i] = nil
+	}
+}
+
+// inlineBudget bounds the bytes one inline write collects; what is left
+// waits for the writer goroutine.
+const inlineBudget = writeBufferSize
+
+// writeNow writes what is queued for c on the calling goroutine, when no
+// other goroutine is writing and the socket takes it without blocking, to
+// spare the writer goroutine a wake-up. Whatever it cannot write (the
+// writer is busy, the socket is full, more than inlineBudget is queued, the
+// connection is closing) is left to the writer goroutine, which it wakes.
+func (c *Conn) writeNow() {
+	if c.sb == nil || c.sb.raw == nil || !c.wmu.TryLock() {
+		c.wake()
+		return
+	}
+	if len(c.sb.buf) > 0 {
+		// Bytes a blocking write must finish first.
+		c.wmu.Unlock()
+		c.wake()
+		return
+	}
+	c.sb.inline = true
+	c.iops, c.iended = c.collect(c.iops[:0], c.iended[:0], inlineBudget)
+	finishAll(c.iended)
+	err := c.writeOps(c.iops)
+	if err == nil {
+		err = c.sb.tryFlush()
+	}
+	c.sb.inline = false
+	c.wmu.Unlock()
+	switch {
+	case err == errWouldBlock:
+		c.wake()
+	case err != nil:
+		c.fail(err)
+	case c.hasWork():
+		c.wake()
+	}
+}
+
+// hasWork reports whether frames wait to be written, or the connection
+// waits for the writer to close it.
+func (c *Conn) hasWork() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.ctrl.ops) > 0 || (!c.aborting && c.ready.len() > 0) || c.closing
 }
 
 func (c *Conn) isClosing() bool {
@@ -148,16 +207,18 @@ func (c *Conn) maxFrame() uint32 {
 }
 
 // collect takes control frames and then, round robin over the streams with
-// writable items, at most one frame per stream per turn. Upstream streams
-// that ended while collecting (refused for want of a connection, or reset)
-// are appended to ended with their result, to be reported without the lock.
-func (c *Conn) collect(ops []writeOp, ended []*Stream) ([]writeOp, []*Stream) {
+// writable items, at most one frame per stream per turn, until about budget
+// bytes were taken. Upstream streams that ended while collecting (refused
+// for want of a connection, or reset) are appended to ended with their
+// result, to be reported without the lock.
+func (c *Conn) collect(ops []writeOp, ended []*Stream, budget int) ([]writeOp, []*Stream) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ops = append(ops, c.ctrl.ops...)
 	clear(c.ctrl.ops)
 	c.ctrl.ops = c.ctrl.ops[:0]
-	for !c.aborting && c.ready.len() > 0 && len(ops) < batchLimit {
+	size := 0
+	for !c.aborting && c.ready.len() > 0 && len(ops) < batchLimit && size < budget {
 		s := c.ready.pop()
 		s.queued = false
 		if s.closed || s.parked || len(s.q) == 0 {
@@ -167,11 +228,22 @@ func (c *Conn) collect(ops []writeOp, ended []*Stream) ([]writeOp, []*Stream) {
 		var ok bool
 		op, ok, ended = c.nextOp(s, ended)
 		if ok {
+			size += op.size()
 			ops = append(ops, op)
 		}
 		c.requeue(s)
 	}
 	return ops, ended
+}
+
+// size is about what op takes on the wire, at most: a header block is
+// counted as if no field were compressed.
+func (op *writeOp) size() int {
+	n := frameHeaderLen + len(op.data)
+	for _, f := range op.fields {
+		n += len(f.Name) + len(f.Value) + 32
+	}
+	return n
 }
 
 // requeue puts s back on the ready list if its head item can be written.

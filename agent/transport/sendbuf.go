@@ -1,0 +1,170 @@
+package transport
+
+import (
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"unsafe"
+)
+
+// sendBuf collects the frames a Conn writes to its socket. It is guarded by
+// Conn.wmu. The writer goroutine writes through it with blocking writes,
+// flushing whenever it holds writeBufferSize bytes. A goroutine that writes
+// inline (Conn.writeNow) only appends, within a budget, and then writes
+// what the socket takes without blocking; the writer goroutine writes the
+// rest, which stays in front of anything collected later.
+type sendBuf struct {
+	nc  net.Conn
+	raw syscall.RawConn // nil when nc has no file descriptor (net.Pipe)
+	buf []byte
+	// inline is set while a goroutine other than the writer fills the
+	// buffer: Write then never blocks.
+	inline bool
+}
+
+func newSendBuf(nc net.Conn) *sendBuf {
+	b := &sendBuf{nc: nc, buf: make([]byte, 0, writeBufferSize)}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			b.raw = raw
+		}
+	}
+	return b
+}
+
+// Write appends p; out of inline mode it first writes the buffer out when p
+// would not fit.
+func (b *sendBuf) Write(p []byte) (int, error) {
+	if !b.inline && len(b.buf) > 0 && len(b.buf)+len(p) > writeBufferSize {
+		if err := b.flush(); err != nil {
+			return 0, err
+		}
+	}
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+// flush writes the whole buffer, blocking until the socket took it.
+func (b *sendBuf) flush() error {
+	if len(b.buf) == 0 {
+		return nil
+	}
+	var err error
+	if b.raw == nil {
+		_, err = b.nc.Write(b.buf)
+	} else {
+		err = b.rawWrite(true)
+	}
+	b.reset()
+	return err
+}
+
+// errWouldBlock reports that the socket took only part of a non-blocking
+// write.
+var errWouldBlock = errors.New("socket buffer full")
+
+// tryFlush writes as much of the buffer as the socket takes without
+// blocking, and keeps the rest. It reports errWouldBlock when bytes remain.
+func (b *sendBuf) tryFlush() error {
+	if err := b.rawWrite(false); err != nil {
+		return err
+	}
+	b.reset()
+	return nil
+}
+
+// rawWrite writes the buffer to the socket, dropping what was written. When
+// the socket is full it waits for room if block is set, and otherwise
+// returns errWouldBlock with the rest still buffered.
+//
+// The socket is non-blocking, so the write system call is made without
+// telling the scheduler (syscall.RawSyscall): a system call made the
+// ordinary way wakes the runtime's monitor thread whenever the process was
+// idle, which at the request rates of a sidecar costs more than the write.
+func (b *sendBuf) rawWrite(block bool) error {
+	for len(b.buf) > 0 {
+		var n int
+		var errno syscall.Errno
+		err := b.raw.Write(func(fd uintptr) bool {
+			n, errno = rawSyscallIO(syscall.SYS_WRITE, fd, b.buf)
+			return errno != syscall.EAGAIN || !block
+		})
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			b.buf = b.buf[:copy(b.buf, b.buf[n:])]
+		}
+		switch {
+		case errno == syscall.EAGAIN, errno == 0 && n == 0:
+			if !block {
+				return errWouldBlock
+			}
+		case errno != 0:
+			return errno
+		}
+	}
+	return nil
+}
+
+// rawSyscallIO is read(2) or write(2) of p on fd, retried on EINTR, without
+// entering the scheduler's system call state.
+func rawSyscallIO(trap uintptr, fd uintptr, p []byte) (int, syscall.Errno) {
+	for {
+		r, _, errno := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		if errno != syscall.EINTR {
+			if errno != 0 {
+				return 0, errno
+			}
+			return int(r), 0
+		}
+	}
+}
+
+// rawReader reads a socket as net.Conn.Read does, waiting in the network
+// poller when nothing is there, but with read(2) made as rawSyscallIO.
+type rawReader struct {
+	raw syscall.RawConn
+}
+
+// newReader returns what the framer reads nc through.
+func newReader(nc net.Conn) io.Reader {
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			return rawReader{raw}
+		}
+	}
+	return nc
+}
+
+func (r rawReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var n int
+	var errno syscall.Errno
+	err := r.raw.Read(func(fd uintptr) bool {
+		n, errno = rawSyscallIO(syscall.SYS_READ, fd, p)
+		return errno != syscall.EAGAIN
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case errno != 0:
+		return 0, errno
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// reset empties the buffer, giving back an array that an oversized inline
+// batch grew.
+func (b *sendBuf) reset() {
+	if cap(b.buf) > 2*writeBufferSize {
+		b.buf = make([]byte, 0, writeBufferSize)
+		return
+	}
+	b.buf = b.buf[:0]
+}
