@@ -103,6 +103,7 @@ func (a *agent) run(ctx context.Context, reg *prometheus.Registry) error {
 	a.serveLookaside(errc)
 	a.log.Info("agent started", zap.Int("upstreams", len(a.upstreams)), zap.String("strategy", a.cfg.Strategy),
 		zap.String("admin", adm.Addr()))
+	releaseStartupPages()
 	var err error
 	select {
 	case <-ctx.Done():
