@@ -29,6 +29,8 @@ func (a *agent) startLive(ctx context.Context, errc chan<- error) {
 
 // applyLive swaps the strategy and hash header. An unknown strategy keeps
 // the current one; the rejection is logged and shown in /debug/endpoints.
+// A hash header that --hash-header would refuse keeps the current one and
+// is logged; an empty one turns hashing off.
 func (a *agent) applyLive(l annotations.Live) {
 	b, err := balancer.Get(l.Strategy)
 	if err != nil {
@@ -42,6 +44,13 @@ func (a *agent) applyLive(l annotations.Live) {
 	} else {
 		for _, u := range a.upstreams {
 			u.pool.SetStrategy(b)
+		}
+	}
+	if l.HashHeader != "" {
+		if err := apiannotations.ValidHashHeader(l.HashHeader); err != nil {
+			a.log.Warn("invalid hash-header annotation; keeping the current one",
+				zap.String("annotation", apiannotations.HashHeader), zap.String("value", l.HashHeader), zap.Error(err))
+			return
 		}
 	}
 	for _, u := range a.upstreams {

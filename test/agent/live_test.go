@@ -14,7 +14,8 @@ import (
 // TestStrategySwapsLiveFromAnnotations changes roundabout.dev/strategy in a
 // downward-API file written the kubelet's way: the running agent swaps
 // within 2 s and logs it; an unknown value keeps the current strategy, is
-// logged with the allowed set and shows in /debug/endpoints.
+// logged with the allowed set and shows in /debug/endpoints; a hash header
+// --hash-header would refuse is logged and not applied.
 func TestStrategySwapsLiveFromAnnotations(t *testing.T) {
 	servers := procs.GreetServers(t, "127.0.0.2", "127.0.0.3")
 	vol := filewatchtest.NewKubeletDir(t, t.TempDir(), "annotations", `roundabout.dev/strategy="round-robin"`+"\n")
@@ -37,6 +38,8 @@ func TestStrategySwapsLiveFromAnnotations(t *testing.T) {
 	if s.Strategy != "least-request" || !strings.Contains(s.Rejected, `"fastest"`) {
 		t.Fatalf("/debug/endpoints after an invalid value: %+v", s)
 	}
+	vol.Write(`roundabout.dev/strategy="least-request"` + "\n" + `roundabout.dev/hash-header="x user"` + "\n")
+	waitLog(t, a, `"msg":"invalid hash-header annotation; keeping the current one"`, `"value":"x user"`, `not a header name`)
 	if a.Cmd.Process.Pid != pid || strings.Count(a.Out.String(), `"msg":"agent started"`) != 1 {
 		t.Fatal("the agent restarted")
 	}
