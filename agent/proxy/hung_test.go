@@ -1,14 +1,11 @@
 package proxy_test
 
 import (
-	"context"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	greetserver "github.com/roundabout-dev/roundabout/greet/server"
 
 	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc/codes"
@@ -18,7 +15,6 @@ import (
 	"github.com/roundabout-dev/roundabout/agent/proxy"
 	"github.com/roundabout-dev/roundabout/agent/transport"
 	"github.com/roundabout-dev/roundabout/greet/greettest"
-	greetv1 "github.com/roundabout-dev/roundabout/proto/greet/v1"
 )
 
 // pauser relays TCP to a backend. While paused it neither reads nor writes
@@ -140,82 +136,6 @@ func (p *pauser) close() {
 	p.wg.Wait()
 }
 
-// callResult is the outcome of one call of an open load.
-type callResult struct {
-	start, end time.Time
-	pod        string
-	err        error
-}
-
-// openLoad sends n calls at rate per second, each with its own deadline,
-// whether or not earlier calls have returned: the arrival rate stays the
-// same when a server hangs.
-type openLoad struct {
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	results []callResult
-}
-
-func runOpenLoad(c greetv1.GreetServiceClient, rate, n int, deadline time.Duration) *openLoad {
-	l := &openLoad{}
-	tick := time.NewTicker(time.Second / time.Duration(rate))
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		defer tick.Stop()
-		for range n {
-			<-tick.C
-			l.wg.Add(1)
-			go func() {
-				defer l.wg.Done()
-				l.one(c, deadline)
-			}()
-		}
-	}()
-	return l
-}
-
-func (l *openLoad) one(c greetv1.GreetServiceClient, deadline time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	r := callResult{start: time.Now()}
-	resp, err := c.Greet(ctx, &greetv1.GreetRequest{FirstName: "Hung"})
-	r.end, r.err = time.Now(), err
-	if err == nil {
-		r.pod, _ = greetserver.PodName(resp.GetResult())
-	}
-	l.mu.Lock()
-	l.results = append(l.results, r)
-	l.mu.Unlock()
-}
-
-// wait waits for every call, which the calls' deadlines bound.
-func (l *openLoad) wait(t *testing.T, limit time.Duration) []callResult {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { l.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		t.Fatalf("the load did not end within %v", limit)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.results
-}
-
-func (l *openLoad) answered(pod string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, r := range l.results {
-		if r.pod == pod {
-			n++
-		}
-	}
-	return n
-}
-
 // logTime is when the first log line with msg was written, if any.
 func logTime(logs *observer.ObservedLogs, msg string) (time.Time, bool) {
 	all := logs.FilterMessage(msg).All()
@@ -249,30 +169,30 @@ func TestHungServerIsProbedOutAndBackIn(t *testing.T) {
 	}
 	a := startAgent(t, "round-robin", []string{pods[0].Addr(), hung.ln.Addr().String(), pods[2].Addr()}, opt, probes)
 	began := time.Now()
-	l := runOpenLoad(greetClient(t, a.addr), rate, calls, deadline)
+	l := greettest.StartOpenLoad(greetClient(t, a.addr), rate, calls, deadline)
 
-	waitFor(t, "the load to reach every pod", 5*time.Second, func() bool { return l.answered(pods[1].PodName()) > 10 })
+	waitFor(t, "the load to reach every pod", 5*time.Second, func() bool { return l.AnsweredBy(pods[1].PodName()) > 10 })
 	time.Sleep(time.Until(began.Add(pauseAt))) // the stop comes at a set point of the load
 	pausedAt := time.Now()
 	hung.pause()
 	waitFor(t, "the ejection", 5*time.Second, func() bool { return logs.FilterMessage("endpoint ejected").Len() > 0 })
 	ejectedAt, _ := logTime(logs, "endpoint ejected")
-	servedBefore := l.answered(pods[1].PodName())
+	servedBefore := l.AnsweredBy(pods[1].PodName())
 
 	time.Sleep(time.Until(pausedAt.Add(pauseFor)))
 	resumedAt := time.Now()
 	hung.resume()
 	waitFor(t, "the re-admission", 10*time.Second, func() bool { return logs.FilterMessage("endpoint re-admitted").Len() > 0 })
 	readmittedAt, _ := logTime(logs, "endpoint re-admitted")
-	results := l.wait(t, time.Duration(calls/rate)*time.Second+2*deadline+5*time.Second)
+	results := l.Wait(t, time.Duration(calls/rate)*time.Second+2*deadline+5*time.Second)
 
 	failed, pinged := 0, 0
 	for _, r := range results {
-		if r.err == nil {
+		if r.Err == nil {
 			continue
 		}
 		failed++
-		if status.Code(r.err) == codes.Unavailable && strings.Contains(r.err.Error(), "PING not answered within 500ms") {
+		if status.Code(r.Err) == codes.Unavailable && strings.Contains(r.Err.Error(), "PING not answered within 500ms") {
 			pinged++
 		}
 	}
@@ -297,7 +217,7 @@ func TestHungServerIsProbedOutAndBackIn(t *testing.T) {
 	if d := readmittedAt.Sub(resumedAt); d > 5*time.Second {
 		t.Errorf("re-admitted %v after the server ran again", d)
 	}
-	if got := l.answered(pods[1].PodName()); got <= servedBefore {
+	if got := l.AnsweredBy(pods[1].PodName()); got <= servedBefore {
 		t.Errorf("the server answered no call after its re-admission (%d before, %d after)", servedBefore, got)
 	}
 }

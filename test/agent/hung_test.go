@@ -2,24 +2,21 @@ package agent
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"flag"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	greetserver "github.com/roundabout-dev/roundabout/greet/server"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/roundabout-dev/roundabout/greet/greettest"
 	greetv1 "github.com/roundabout-dev/roundabout/proto/greet/v1"
 	"github.com/roundabout-dev/roundabout/test/procs"
 )
@@ -69,10 +66,10 @@ func TestStoppedServerCostsFewCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	l := startLoad(greetv1.NewGreetServiceClient(cc), rate, calls, deadline)
+	l := greettest.StartOpenLoad(greetv1.NewGreetServiceClient(cc), rate, calls, deadline)
 
 	time.Sleep(warmup) // the stop comes at a set point of the load
-	if l.answeredBy("greet-1") == 0 {
+	if l.AnsweredBy("greet-1") == 0 {
 		t.Fatal("greet-1 answered no call before it was stopped")
 	}
 	stoppedAt := time.Now()
@@ -84,22 +81,22 @@ func TestStoppedServerCostsFewCalls(t *testing.T) {
 	if err := victim.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	results := l.wait(t, time.Duration(calls/rate)*time.Second+2*deadline+10*time.Second)
+	results := l.Wait(t, time.Duration(calls/rate)*time.Second+2*deadline+10*time.Second)
 
 	ejectedAt := logLineTime(t, a, "endpoint ejected", addrs[1])
 	readmittedAt := logLineTime(t, a, "endpoint re-admitted", addrs[1])
 	failed, pinged, byCode := 0, 0, map[codes.Code]int{}
 	servedAfter := 0
 	for _, r := range results {
-		if r.err == nil {
-			if r.pod == "greet-1" && r.start.After(readmittedAt) {
+		if r.Err == nil {
+			if r.Pod == "greet-1" && r.Start.After(readmittedAt) {
 				servedAfter++
 			}
 			continue
 		}
 		failed++
-		byCode[status.Code(r.err)]++
-		if strings.Contains(r.err.Error(), "PING not answered") {
+		byCode[status.Code(r.Err)]++
+		if strings.Contains(r.Err.Error(), "PING not answered") {
 			pinged++
 		}
 	}
@@ -149,75 +146,4 @@ func logLineTime(t *testing.T, a *agentProc, msg, endpoint string) time.Time {
 	}
 	t.Fatalf("no %q log line for %s in:\n%s", msg, endpoint, a.Out.String())
 	return time.Time{}
-}
-
-// loadResult is one call of a load.
-type loadResult struct {
-	start time.Time
-	pod   string
-	err   error
-}
-
-// load sends calls at a fixed rate whether or not earlier ones returned,
-// as independent clients do, each with its own deadline.
-type load struct {
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	results []loadResult
-}
-
-func startLoad(c greetv1.GreetServiceClient, rate, n int, deadline time.Duration) *load {
-	l := &load{}
-	tick := time.NewTicker(time.Second / time.Duration(rate))
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		defer tick.Stop()
-		for range n {
-			<-tick.C
-			l.wg.Add(1)
-			go func() {
-				defer l.wg.Done()
-				ctx, cancel := context.WithTimeout(context.Background(), deadline)
-				defer cancel()
-				r := loadResult{start: time.Now()}
-				resp, err := c.Greet(ctx, &greetv1.GreetRequest{FirstName: "Hung"})
-				r.err = err
-				if err == nil {
-					r.pod, _ = greetserver.PodName(resp.GetResult())
-				}
-				l.mu.Lock()
-				l.results = append(l.results, r)
-				l.mu.Unlock()
-			}()
-		}
-	}()
-	return l
-}
-
-func (l *load) answeredBy(pod string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, r := range l.results {
-		if r.pod == pod {
-			n++
-		}
-	}
-	return n
-}
-
-// wait waits for every call, which the calls' deadlines bound.
-func (l *load) wait(t *testing.T, limit time.Duration) []loadResult {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { l.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		t.Fatalf("the load did not end within %v", limit)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.results
 }
