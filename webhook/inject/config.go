@@ -3,7 +3,6 @@ package inject
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,7 +22,6 @@ type Config struct {
 	// restartPolicy Always (Kubernetes 1.29 and later on the pod's node).
 	// Otherwise it is a regular container placed first. It is the
 	// cluster's default: a pod's annotations.NativeSidecar overrides it.
-	// See NativeSidecarSupported.
 	NativeSidecar bool
 	// OwnNamespace is the webhook's namespace; pods there are never
 	// injected.
@@ -74,20 +72,4 @@ func (c Config) adminPort() int32 {
 		return annotations.DefaultAdminPort
 	}
 	return c.AdminPort
-}
-
-// NativeSidecarSupported reports whether a server of the given major and
-// minor version (as in version.Info, where the minor may carry a "+"
-// suffix) runs init containers with restartPolicy Always as sidecars: 1.29
-// and later.
-func NativeSidecarSupported(major, minor string) bool {
-	maj, err := strconv.Atoi(major)
-	if err != nil {
-		return false
-	}
-	min, err := strconv.Atoi(strings.TrimRight(minor, "+"))
-	if err != nil {
-		return false
-	}
-	return maj > 1 || (maj == 1 && min >= 29)
 }

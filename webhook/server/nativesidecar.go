@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -16,8 +15,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
-
-	"github.com/roundabout-dev/roundabout/webhook/inject"
 )
 
 // Native sidecar modes, the values of --native-sidecar.
@@ -106,6 +103,10 @@ type nativeDecision struct {
 // maxOlderNodes bounds the node names one log line lists.
 const maxOlderNodes = 5
 
+// nativeSidecarSince is the first Kubernetes release whose kubelet runs
+// init containers with restartPolicy Always as sidecars.
+var nativeSidecarSince = utilversion.MajorMinor(1, 29)
+
 // decideNative decides from the kubelet versions of the nodes: native
 // sidecars need every kubelet at 1.29 or later, and a version that cannot
 // be read counts as older. Nodes that report no version are not counted
@@ -116,29 +117,27 @@ func decideNative(kubelets map[string]string, server bool) nativeDecision {
 	}
 	var older []string
 	for name, v := range kubelets {
-		if !kubeletSupportsNative(v) {
+		if !supportsNative(v) {
 			older = append(older, name+"="+v)
 		}
 	}
 	if len(older) == 0 {
-		return nativeDecision{native: true, reason: "every kubelet is 1.29 or later"}
+		return nativeDecision{native: true, reason: fmt.Sprintf("every kubelet is %s or later", nativeSidecarSince)}
 	}
 	slices.Sort(older)
 	n := len(older)
 	if n > maxOlderNodes {
 		older = older[:maxOlderNodes]
 	}
-	return nativeDecision{reason: fmt.Sprintf("%d of %d kubelets are older than 1.29", n, len(kubelets)), older: older}
+	return nativeDecision{reason: fmt.Sprintf("%d of %d kubelets are older than %s", n, len(kubelets), nativeSidecarSince), older: older}
 }
 
-// kubeletSupportsNative parses a kubelet version such as v1.30.2,
-// v1.29.4-eks-036c24b or v1.28.3+k3s1.
-func kubeletSupportsNative(v string) bool {
+// supportsNative reports whether a Kubernetes version, such as a kubelet's
+// v1.30.2, v1.29.4-eks-036c24b or v1.28.3+k3s1, runs native sidecars. A
+// version that cannot be read does not.
+func supportsNative(v string) bool {
 	parsed, err := utilversion.ParseGeneric(v)
-	if err != nil {
-		return false
-	}
-	return inject.NativeSidecarSupported(strconv.FormatUint(uint64(parsed.Major()), 10), strconv.FormatUint(uint64(parsed.Minor()), 10))
+	return err == nil && parsed.AtLeast(nativeSidecarSince)
 }
 
 // watchErr records a failed list or watch, which the readiness check

@@ -28,8 +28,8 @@ func TestKubeletSupportsNative(t *testing.T) {
 		"":                    false,
 		"unknown":             false,
 	} {
-		if got := kubeletSupportsNative(v); got != want {
-			t.Errorf("kubeletSupportsNative(%q) = %v, want %v", v, got, want)
+		if got := supportsNative(v); got != want {
+			t.Errorf("supportsNative(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -21,7 +22,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/roundabout-dev/roundabout/webhook/certs"
-	"github.com/roundabout-dev/roundabout/webhook/inject"
 )
 
 // Run serves the webhook until ctx ends, then stops gracefully.
@@ -100,7 +100,8 @@ func serverSupportsNative(cfg *rest.Config, log logr.Logger) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("reading the API server version: %w", err)
 	}
-	native := inject.NativeSidecarSupported(v.Major, v.Minor)
+	// The minor may carry a "+" suffix, as on GKE.
+	native := supportsNative(v.Major + "." + strings.TrimRight(v.Minor, "+"))
 	log.Info("API server version read", "gitVersion", v.GitVersion, "nativeSidecar", native)
 	return native, nil
 }
