@@ -59,13 +59,8 @@ func TestWaitReadyTimesOutNamingTheLastAnswer(t *testing.T) {
 }
 
 func TestWaitReadyTimesOutNamingTheLastError(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	err = WaitReady(context.Background(), addr, 200*time.Millisecond, 20*time.Millisecond)
+	addr := closedAddr(t)
+	err := WaitReady(context.Background(), addr, 200*time.Millisecond, 20*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "http://"+addr+"/readyz") ||
 		!strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("error %v, want the URL and the refused connection", err)
@@ -138,13 +133,20 @@ func TestWaitDrainedTimesOutWithTheConnectionsLeft(t *testing.T) {
 }
 
 func TestWaitDrainedReturnsWhenTheAgentIsGone(t *testing.T) {
+	addr := closedAddr(t)
+	if n, err := WaitDrained(context.Background(), addr, 10*time.Second, 10*time.Millisecond); n != 0 || err != nil {
+		t.Fatalf("WaitDrained with no agent = %d, %v; want at once 0, nil", n, err)
+	}
+}
+
+// closedAddr is a loopback address where nothing listens: connections to
+// it are refused.
+func closedAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	if n, err := WaitDrained(context.Background(), addr, 10*time.Second, 10*time.Millisecond); n != 0 || err != nil {
-		t.Fatalf("WaitDrained with no agent = %d, %v; want at once 0, nil", n, err)
-	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

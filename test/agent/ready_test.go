@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,13 +25,7 @@ import (
 // it are refused.
 func closedAddr(t *testing.T, host string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", host+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return net.JoinHostPort(host, strconv.Itoa(procs.FreePort(t, host)))
 }
 
 // readyz returns /readyz's status code and body, or 0 and the error.
