@@ -129,9 +129,12 @@ func (m *mute) serve(nc net.Conn) {
 			}
 		case *http2.MetaHeadersFrame:
 			if m.refusing.Load() {
+				// Counted before the reset is sent: once it is, the agent
+				// may retry and answer the call before this goroutine runs
+				// again, and a test that reads the count then must see it.
+				m.refused.Add(1)
 				id := f.StreamID
 				c.write(func() error { return c.fr.WriteRSTStream(id, http2.ErrCodeRefusedStream) })
-				m.refused.Add(1)
 				continue
 			}
 			m.reqs <- muteStream{c: c, id: f.StreamID}
