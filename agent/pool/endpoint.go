@@ -2,7 +2,6 @@ package pool
 
 import (
 	"context"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -74,29 +73,30 @@ func (e *Endpoint) state() State {
 	return StateReady
 }
 
-// run keeps one connection to the endpoint open until it is removed,
-// reconnecting with jittered exponential backoff. It returns once every
-// connection it opened is closed.
+// run keeps one connection to the endpoint open until it is removed. A
+// connection that ends is replaced at once; a failed attempt is retried
+// after backoffDelay, which grows with each consecutive failure.
+// It returns once every connection it opened is closed.
 func (e *Endpoint) run() {
 	defer e.retiring.Wait()
-	backoff := e.pool.cfg.BackoffBase
+	failures := 0
 	for e.ctx.Err() == nil {
 		c, away, err := e.connect()
 		if err != nil {
-			e.log.Debug("connect failed", zap.Error(err), zap.Duration("retry_in", backoff))
+			d := backoffDelay(e.pool.cfg.BackoffBase, e.pool.cfg.BackoffMax, failures, jitterSource)
+			failures++
+			e.log.Debug("connect failed", zap.Error(err), zap.Duration("retry_in", d))
 			e.connFailed()
 			e.dialled.Store(true)
-			e.sleep(backoff)
-			backoff = min(backoff*2, e.pool.cfg.BackoffMax)
+			e.sleep(d)
 			continue
 		}
-		backoff = e.pool.cfg.BackoffBase
+		failures = 0
 		e.serve(c, away)
 	}
 }
 
 func (e *Endpoint) sleep(d time.Duration) {
-	d = d/2 + rand.N(d/2+1)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

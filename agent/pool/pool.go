@@ -34,8 +34,9 @@ type Config struct {
 	Transport transport.Config
 	// DialTimeout bounds one TCP connect plus the HTTP/2 handshake.
 	DialTimeout time.Duration
-	// BackoffBase and BackoffMax bound the exponential delay between
-	// reconnection attempts to one endpoint.
+	// BackoffBase and BackoffMax bound the delay between failed connection
+	// attempts to one endpoint: it starts at BackoffBase and grows by
+	// backoffMultiplier, jittered, up to BackoffMax (backoff.go).
 	BackoffBase, BackoffMax time.Duration
 	// EjectFailures is how many consecutive connection failures or
 	// UNAVAILABLE results eject an endpoint.
@@ -97,8 +98,8 @@ func New(cfg Config, b balancer.Builder) *Pool {
 // the same values.
 const (
 	DefaultDialTimeout   = 5 * time.Second
-	DefaultBackoffBase   = 100 * time.Millisecond
-	DefaultBackoffMax    = 5 * time.Second
+	DefaultBackoffBase   = time.Second
+	DefaultBackoffMax    = 120 * time.Second
 	DefaultEjectFailures = 5
 	DefaultEjectBackoff  = 5 * time.Second
 	DefaultDrainTimeout  = 30 * time.Second
