@@ -5,7 +5,8 @@
 //
 // The webhook reads these annotations when a pod is created, rejects values
 // the contract does not allow, and turns the rest into the injected agent's
-// command line. The agent reads the live ones (Strategy and HashHeader) from
+// command line. The agent reads the live ones (Strategy, HashHeader and
+// SubsetSize) from
 // its downward-API file while the pod runs. Both import the names, values and
 // defaults from here and define none of them themselves.
 //
@@ -60,6 +61,32 @@ const (
 	// AgentMemoryLimit overrides the agent container's memory limit, at
 	// least AgentMemoryFloor and not below its memory request.
 	AgentMemoryLimit = Prefix + "agent-memory-limit"
+	// SubsetSize is how many of an upstream's endpoints the agent connects
+	// to: a whole number from 0 to MaxSubsetSize, 0 meaning every endpoint,
+	// DefaultSubsetSize when absent. The agent chooses them by
+	// deterministic subsetting: with C clients each of subset k over S
+	// endpoints, every endpoint has floor(C·k/S) or ceil(C·k/S) clients when
+	// each agent knows its place i of C (SubsetPeers or SubsetID), and
+	// about as many, statistically, when it does not. Changing it on a
+	// running pod takes effect without a restart.
+	SubsetSize = Prefix + "subset-size"
+	// SubsetPeers names a Service in the pod's namespace that selects the
+	// pods of the client itself (a Deployment's or StatefulSet's pods, for
+	// example a headless Service over them). The agent follows its
+	// EndpointSlices as it follows an upstream's: its place i of C is the
+	// rank of its own pod IP among the Service's ready pod IPs, sorted,
+	// with its own added while it is not ready yet, and C their number.
+	// It needs no permission beyond the one to read EndpointSlices in the
+	// pod's namespace. A StatefulSet ordinal is not used: ordinals are
+	// exact only while every replica exists, and where they all do the
+	// sorted pod IPs give the same balance.
+	SubsetPeers = Prefix + "subset-peers"
+	// SubsetID fixes the agent's place as client i of C, written "i/C"
+	// with 0 <= i < C, for a pod created on its own. Pods made from one
+	// template share its annotations and so would all be client i; they
+	// use SubsetPeers. It excludes SubsetPeers. With neither, the agent's
+	// place is a hash of its pod name and the balance only statistical.
+	SubsetID = Prefix + "subset-id"
 	// NativeSidecar overrides, for one pod, whether the agent is a native
 	// sidecar (an init container with restartPolicy Always, which needs
 	// Kubernetes 1.29 on the pod's node) or a regular container placed
@@ -89,7 +116,7 @@ const (
 // Any other key with Prefix on a pod is unknown.
 func PodAnnotations() []string {
 	return []string{Inject, Upstream, Strategy, HashHeader, LogLevel, LookasidePort,
-		AgentCPURequest, AgentCPULimit, AgentMemoryRequest, AgentMemoryLimit, NativeSidecar,
+		SubsetSize, SubsetPeers, SubsetID, AgentCPURequest, AgentCPULimit, AgentMemoryRequest, AgentMemoryLimit, NativeSidecar,
 		Status, AgentImage}
 }
 
@@ -129,6 +156,19 @@ const (
 	// DefaultLogLevel is the agent's log level when the LogLevel annotation
 	// and the --log-level flag are absent.
 	DefaultLogLevel = LogLevelInfo
+	// DefaultSubsetSize is the subset size when the SubsetSize annotation
+	// and the --subset-size flag are absent: 100. A Service of up to 100
+	// endpoints, which is most of them, keeps every endpoint in every
+	// client, so nothing changes for it, ring-hash included. A bigger one
+	// costs each client at most 100 connections, and each server about
+	// C·100/S clients instead of C: 10,000 clients of a 1,000-pod Service
+	// hold 1 million connections instead of 10 million, and every pod
+	// 1,000 instead of 10,000. A hundred endpoints still give a client's
+	// load plenty of servers to spread over and outlier ejection plenty
+	// to choose from.
+	DefaultSubsetSize = 100
+	// MaxSubsetSize bounds the SubsetSize annotation and --subset-size.
+	MaxSubsetSize = 100000
 	// DefaultAdminPort is the port of the agent's admin server (/metrics,
 	// /healthz, /readyz, /debug/endpoints). The webhook points the injected
 	// agent's probes at it.

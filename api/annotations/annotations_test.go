@@ -19,8 +19,8 @@ func TestNamesCarryThePrefix(t *testing.T) {
 		}
 		seen[name] = true
 	}
-	if len(seen) != 13 {
-		t.Errorf("PodAnnotations has %d names, want 13", len(seen))
+	if len(seen) != 16 {
+		t.Errorf("PodAnnotations has %d names, want 16", len(seen))
 	}
 }
 
@@ -81,6 +81,28 @@ func TestValid(t *testing.T) {
 			"annotation roundabout.dev/hash-header=\"x-\u212a\": not a header name; allowed characters are a-z, A-Z (lower-cased), 0-9, '-', '_' and '.', such as x-user-id"},
 		{"native sidecar true", ValidNativeSidecar, "true", ""},
 		{"native sidecar false", ValidNativeSidecar, "false", ""},
+		{"subset size", ValidSubsetSize, "20", ""},
+		{"subset size every endpoint", ValidSubsetSize, "0", ""},
+		{"subset size negative", ValidSubsetSize, "-1",
+			`annotation roundabout.dev/subset-size="-1": want a whole number from 0 to 100000; 0 means every endpoint`},
+		{"subset size word", ValidSubsetSize, "ten",
+			`annotation roundabout.dev/subset-size="ten": want a whole number from 0 to 100000; 0 means every endpoint`},
+		{"subset size too big", ValidSubsetSize, "100001",
+			`annotation roundabout.dev/subset-size="100001": want a whole number from 0 to 100000; 0 means every endpoint`},
+		{"subset id", ValidSubsetID, "3/10", ""},
+		{"subset id alone", ValidSubsetID, "0/1", ""},
+		{"subset id no slash", ValidSubsetID, "3", `annotation roundabout.dev/subset-id="3": want i/C, client i of C, such as 3/10`},
+		{"subset id sign", ValidSubsetID, "+1/3", `annotation roundabout.dev/subset-id="+1/3": want i/C, client i of C, such as 3/10`},
+		{"subset id no clients", ValidSubsetID, "0/0", `annotation roundabout.dev/subset-id="0/0": C, the number of clients, must be at least 1`},
+		{"subset id past the end", ValidSubsetID, "10/10", `annotation roundabout.dev/subset-id="10/10": i must be from 0 to C-1 (9)`},
+		{"subset id negative", ValidSubsetID, "-1/10", `annotation roundabout.dev/subset-id="-1/10": i must be from 0 to C-1 (9)`},
+		{"subset peers", ValidSubsetPeers, "gateway-peers", ""},
+		{"subset peers upper case", ValidSubsetPeers, "Gateway",
+			`annotation roundabout.dev/subset-peers="Gateway": not a Service name; want a DNS-1035 label (a-z, 0-9 and '-', starting with a letter, ending with a letter or digit, at most 63 characters) naming a Service in the pod's namespace`},
+		{"subset peers namespaced", ValidSubsetPeers, "gateway.other",
+			`annotation roundabout.dev/subset-peers="gateway.other": not a Service name; want a DNS-1035 label (a-z, 0-9 and '-', starting with a letter, ending with a letter or digit, at most 63 characters) naming a Service in the pod's namespace`},
+		{"subset peers empty", ValidSubsetPeers, "",
+			`annotation roundabout.dev/subset-peers="": not a Service name; want a DNS-1035 label (a-z, 0-9 and '-', starting with a letter, ending with a letter or digit, at most 63 characters) naming a Service in the pod's namespace`},
 		{"native sidecar other", ValidNativeSidecar, "yes", `annotation roundabout.dev/native-sidecar="yes": allowed values are "true" and "false"`},
 	}
 	for _, tt := range tests {
@@ -100,6 +122,18 @@ func TestValid(t *testing.T) {
 				t.Fatalf("%q: error %#v, want an *Error naming the annotation, the value and the problem", tt.value, err)
 			}
 		})
+	}
+}
+
+func TestParseSubset(t *testing.T) {
+	if n, err := ParseSubsetSize("0"); n != 0 || err != nil {
+		t.Fatalf("ParseSubsetSize(0) = %d, %v", n, err)
+	}
+	if i, c, err := ParseSubsetID("9/10"); i != 9 || c != 10 || err != nil {
+		t.Fatalf("ParseSubsetID(9/10) = %d, %d, %v", i, c, err)
+	}
+	if DefaultSubsetSize < 1 || DefaultSubsetSize > MaxSubsetSize {
+		t.Fatalf("DefaultSubsetSize %d is not a subset size", DefaultSubsetSize)
 	}
 }
 
