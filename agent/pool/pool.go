@@ -2,7 +2,9 @@
 // publishes the picker over the endpoints that can take requests.
 //
 // Update is the one place where the endpoint set changes: new endpoints are
-// dialled, removed ones drained. Every change of membership, connection
+// dialled, removed ones drained. The pool keeps the whole discovered set
+// and connects to the subset of it that Config.Subset chooses (package
+// subset); SetSubset changes the subset and re-applies it to that set. Every change of membership, connection
 // state, ejection or strategy publishes a new immutable snapshot (picker and
 // endpoint table) with one atomic store; Pick reads it with one atomic load.
 // Each attempt to send a request to an endpoint is accounted through one
@@ -23,6 +25,7 @@ import (
 	"github.com/roundabout-dev/roundabout/agent/balancer"
 	"github.com/roundabout-dev/roundabout/agent/discovery"
 	"github.com/roundabout-dev/roundabout/agent/metrics"
+	"github.com/roundabout-dev/roundabout/agent/subset"
 	"github.com/roundabout-dev/roundabout/agent/transport"
 )
 
@@ -49,10 +52,26 @@ type Config struct {
 	MaxEjectionPercent int
 	// DrainTimeout bounds how long a removed endpoint's streams may run.
 	DrainTimeout time.Duration
+	// Subset chooses the endpoints connected to among those discovered;
+	// the zero Subset connects to every one.
+	Subset Subset
 	// Metrics receives the upstream's figures. Nil disables metrics.
 	Metrics *metrics.Upstream
 	// Logger receives one line per state change.
 	Logger *zap.Logger
+}
+
+// Subset is how a Pool chooses the endpoints it connects to among the
+// discovered ones.
+type Subset struct {
+	// Size is how many endpoints to connect to; 0 means every one.
+	Size int
+	// Position is the client's place among its peers: exact (i/C) or the
+	// statistical fallback.
+	Position subset.Position
+	// From says what gave Position, for logs and /debug/endpoints, such as
+	// "--subset-id" or "peers service gateway".
+	From string
 }
 
 // Pool is the set of endpoints of one upstream and their connections.
@@ -61,12 +80,16 @@ type Pool struct {
 	log  *zap.Logger
 	snap atomic.Pointer[snapshot]
 
-	mu        sync.Mutex
-	endpoints map[string]*Endpoint
-	builder   balancer.Builder
-	invalid   string // last rejected strategy request, for /debug/endpoints
-	closed    bool
-	timers    map[*time.Timer]struct{} // pending afterLocked calls
+	mu sync.Mutex
+	// discovered is the sorted, deduplicated set Update was last given;
+	// endpoints holds the subset of it chosen by subset.
+	discovered []string
+	subset     Subset
+	endpoints  map[string]*Endpoint
+	builder    balancer.Builder
+	invalid    string // last rejected strategy request, for /debug/endpoints
+	closed     bool
+	timers     map[*time.Timer]struct{} // pending afterLocked calls
 
 	// wg counts every goroutine the pool starts and every pending timer of
 	// afterLocked; Close waits for it.
@@ -88,7 +111,7 @@ type snapshot struct {
 func New(cfg Config, b balancer.Builder) *Pool {
 	cfg = withDefaults(cfg)
 	p := &Pool{cfg: cfg, log: cfg.Logger.With(zap.String("upstream", cfg.Upstream)),
-		endpoints: map[string]*Endpoint{}, builder: b, timers: map[*time.Timer]struct{}{}, abort: make(chan struct{})}
+		subset: cfg.Subset, endpoints: map[string]*Endpoint{}, builder: b, timers: map[*time.Timer]struct{}{}, abort: make(chan struct{})}
 	cfg.Metrics.SetStrategy(b.Name())
 	p.publishLocked()
 	return p
@@ -150,19 +173,49 @@ func (p *Pool) Pick(info balancer.PickInfo) (*Endpoint, *transport.Conn, error) 
 	return nil, nil, balancer.ErrNoEndpoint
 }
 
-// Update replaces the endpoint set: endpoints not seen before are dialled,
-// endpoints no longer present are drained and closed.
+// Update replaces the discovered endpoint set and applies the subset to
+// it: endpoints of the subset not connected before are dialled, endpoints
+// no longer in it are drained and closed.
 func (p *Pool) Update(set []discovery.Endpoint) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return
 	}
-	want := make(map[string]bool, len(set))
-	for _, d := range set {
-		want[d.Addr] = true
-		if _, ok := p.endpoints[d.Addr]; !ok {
-			p.addLocked(d.Addr)
+	addrs := make([]string, len(set))
+	for i, d := range set {
+		addrs[i] = d.Addr
+	}
+	slices.Sort(addrs)
+	p.discovered = slices.Compact(addrs)
+	p.applyLocked()
+}
+
+// SetSubset changes how the endpoints are chosen and re-applies the choice
+// to the discovered set. It does nothing once the pool is closed.
+func (p *Pool) SetSubset(s Subset) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || s == p.subset {
+		return
+	}
+	from := p.subset
+	p.subset = s
+	p.log.Info("subset changed", zap.Int("size", s.Size), zap.Int("previous_size", from.Size),
+		zap.String("id", s.Position.String()), zap.String("previous_id", from.Position.String()),
+		zap.String("id_from", s.From), zap.Int("discovered", len(p.discovered)))
+	p.applyLocked()
+}
+
+// applyLocked connects to the subset of the discovered set: endpoints new
+// to it are dialled, those that left it are drained and closed.
+func (p *Pool) applyLocked() {
+	chosen := subset.Select(p.discovered, p.subset.Size, p.subset.Position)
+	want := make(map[string]bool, len(chosen))
+	for _, addr := range chosen {
+		want[addr] = true
+		if _, ok := p.endpoints[addr]; !ok {
+			p.addLocked(addr)
 		}
 	}
 	for addr, e := range p.endpoints {

@@ -3,6 +3,7 @@ package pool_test
 import (
 	"fmt"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	_ "github.com/roundabout-dev/roundabout/agent/balancer/all"
 	"github.com/roundabout-dev/roundabout/agent/discovery"
 	"github.com/roundabout-dev/roundabout/agent/pool"
+	"github.com/roundabout-dev/roundabout/agent/subset"
 	"github.com/roundabout-dev/roundabout/agent/transport"
 	"github.com/roundabout-dev/roundabout/greet/greettest"
 )
@@ -184,5 +186,55 @@ func TestEjectionBackoffIsEarnedBack(t *testing.T) {
 			time.Sleep(60 * time.Millisecond)
 			report(e, transport.Result{Code: codes.OK})
 		}
+	}
+}
+
+func TestSubsetChosenFromTheDiscoveredSet(t *testing.T) {
+	pods := greettest.StartPods(t, []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7"}, 0)
+	all := make([]string, len(pods))
+	for i, pod := range pods {
+		all[i] = pod.Addr()
+	}
+	slices.Sort(all)
+	p, logs := newPool(t, pool.Config{Subset: pool.Subset{Size: 2, Position: subset.Of(1, 3), From: "--subset-id"}})
+	ready := func(want []string) {
+		t.Helper()
+		eventually(t, fmt.Sprintf("ready endpoints %v", want), func() bool { return slices.Equal(p.ReadyAddrs(), want) })
+		if n := len(p.Debug().Endpoints); n != len(want) {
+			t.Fatalf("/debug/endpoints lists %d endpoints, want the %d of the subset", n, len(want))
+		}
+	}
+	p.Update(endpoints(pods))
+	ready(all[2:4]) // ceil(1·6/3) = 2
+	want := pool.SubsetDebug{Size: 2, ID: "1/3", From: "--subset-id", Balance: "exact", Discovered: 6, InSubset: 2}
+	if d := p.Debug().Subset; d != want {
+		t.Fatalf("subset debug %+v, want %+v", d, want)
+	}
+
+	// The last client of three wraps around the sorted set.
+	p.SetSubset(pool.Subset{Size: 2, Position: subset.Of(2, 3), From: "--subset-id"})
+	ready(all[4:6])
+	p.SetSubset(pool.Subset{Size: 2, Position: subset.Of(2, 3), From: "--subset-id"})
+	if n := logs.FilterMessage("subset changed").Len(); n != 1 {
+		t.Fatalf("%d 'subset changed' lines, want 1: setting the same subset again changes nothing", n)
+	}
+
+	// Update re-applies the subset: without the first endpoint, 2/3 of
+	// five starts at ceil(10/3) = 4 and wraps.
+	p.Update(endpoints(pods[1:]))
+	ready([]string{all[1], all[5]})
+
+	hashed := subset.Hashed("gateway-0", func(string) uint64 { return 0 })
+	p.SetSubset(pool.Subset{Size: 3, Position: hashed, From: "hash of POD_NAME"})
+	ready(all[1:4])
+	d := p.Debug().Subset
+	if d.ID != "statistical" || d.Balance != pool.StatisticalBalance || d.Discovered != 5 || d.InSubset != 3 {
+		t.Fatalf("subset debug %+v, want a statistical subset of 3 of 5", d)
+	}
+
+	p.SetSubset(pool.Subset{Size: 0, Position: hashed})
+	ready(all[1:])
+	if d := p.Debug().Subset; d.InSubset != 5 || d.Size != 0 {
+		t.Fatalf("subset debug %+v, want every endpoint", d)
 	}
 }
