@@ -11,7 +11,8 @@ import (
 )
 
 // merge returns the endpoint set of one Service port from all of the
-// Service's EndpointSlices, deduplicated and sorted.
+// Service's EndpointSlices, deduplicated and sorted. With an empty port it
+// returns the pods' IP addresses alone, whatever ports the slices list.
 //
 // Endpoints whose ready condition is true are used. When no endpoint of any
 // slice is ready, those that are serving and terminating are used instead,
@@ -42,7 +43,10 @@ func addAddrs(e discoveryv1.Endpoint, port string, ready, fallback map[string]bo
 	serving := c.Serving == nil || *c.Serving
 	terminating := c.Terminating != nil && *c.Terminating
 	for _, a := range e.Addresses {
-		addr := net.JoinHostPort(a, port)
+		addr := a
+		if port != "" {
+			addr = net.JoinHostPort(a, port)
+		}
 		switch {
 		case isReady:
 			ready[addr] = true
@@ -62,6 +66,9 @@ func addAddrs(e discoveryv1.Endpoint, port string, ready, fallback map[string]bo
 func targetPort(s *discoveryv1.EndpointSlice, port string) (string, bool) {
 	if s.AddressType != discoveryv1.AddressTypeIPv4 && s.AddressType != discoveryv1.AddressTypeIPv6 {
 		return "", false
+	}
+	if port == "" {
+		return "", true
 	}
 	if !isDigits(port) {
 		return portNamed(s.Ports, port)

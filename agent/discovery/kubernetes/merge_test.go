@@ -100,6 +100,11 @@ func TestMerge(t *testing.T) {
 		"ready in another slice disables the fallback": {[]*discoveryv1.EndpointSlice{
 			v4("a", ep(leavingConds, "10.0.0.1")), v4("b", ep(readyConds, "10.0.0.2")),
 		}, "50051", []string{"10.0.0.2:50051"}},
+		"peers: IP addresses whatever the ports": {[]*discoveryv1.EndpointSlice{
+			slice("a", discoveryv1.AddressTypeIPv4, twoPorts, ep(readyConds, "10.0.0.2"), ep(notReady, "10.0.0.9")),
+			slice("b", discoveryv1.AddressTypeIPv4, nil, ep(readyConds, "10.0.0.1", "10.0.0.2")),
+			slice("f", discoveryv1.AddressTypeFQDN, nil, ep(readyConds, "gateway.example.com")),
+		}, "", []string{"10.0.0.1", "10.0.0.2"}},
 		"not ready and not terminating is never used": {[]*discoveryv1.EndpointSlice{
 			v4("a", ep(conds(no, yes, nil), "10.0.0.1"), ep(notReady, "10.0.0.2")),
 		}, "50051", []string{}},
@@ -109,5 +114,19 @@ func TestMerge(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%s: merge = %v, want %v", name, got, tc.want)
 		}
+	}
+}
+
+func TestNewPeersValidates(t *testing.T) {
+	if _, err := NewPeers(nil, "team-a", "gateway-peers", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][2]string{{"team-a", "Gateway"}, {"", "gateway"}, {"team_a", "gateway"}} {
+		if _, err := NewPeers(nil, bad[0], bad[1], nil); err == nil {
+			t.Errorf("NewPeers(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+	if got := (Upstream{Service: "gateway", Namespace: "team-a"}).String(); got != "gateway.team-a" {
+		t.Errorf("peers upstream String() = %q", got)
 	}
 }

@@ -11,10 +11,12 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"go.uber.org/zap"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -40,6 +42,21 @@ func New(client Slices, up Upstream, log *zap.Logger) discovery.Source {
 	}
 	log = log.With(zap.String("upstream", up.String()))
 	return &Source{client: client, up: up, log: log, health: newAPIHealth(up, log)}
+}
+
+// NewPeers returns a Source of the IP addresses of the pods behind the
+// Service service in namespace, read through client, with the same rules
+// as New: ready pods, or serving and terminating ones when none is ready.
+// The agent learns its place among its peers from it.
+func NewPeers(client Slices, namespace, service string, log *zap.Logger) (discovery.Source, error) {
+	up := Upstream{Service: service, Namespace: namespace}
+	if errs := validation.IsDNS1035Label(service); len(errs) > 0 {
+		return nil, fmt.Errorf("service %q: %s", service, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
+		return nil, fmt.Errorf("namespace %q: %s", namespace, strings.Join(errs, "; "))
+	}
+	return New(client, up, log), nil
 }
 
 // Check is nil while the Source follows the Service's EndpointSlices, and

@@ -40,6 +40,9 @@ func (t *tracker) apply(all []*discoveryv1.EndpointSlice, update func([]discover
 // noteWaiting logs when the Service has no slices, and when they appear.
 func (t *tracker) noteWaiting(none bool) {
 	switch {
+	case none && !t.waiting && t.up.Port == "":
+		t.log.Info("waiting for service: it has no EndpointSlices yet",
+			zap.String("service", t.up.Service), zap.String("namespace", t.up.Namespace))
 	case none && !t.waiting:
 		t.log.Info("waiting for service: it has no EndpointSlices yet; RPCs fail with UNAVAILABLE until it has",
 			zap.String("service", t.up.Service), zap.String("namespace", t.up.Namespace))

@@ -16,12 +16,18 @@ type Upstream struct {
 	Service string
 	// Namespace is the Service's namespace.
 	Namespace string
-	// Port is a port number ("50051") or a port name ("grpc").
+	// Port is a port number ("50051") or a port name ("grpc"). It is
+	// empty for a Service whose pods, not ports, are followed (NewPeers):
+	// its endpoints are then bare IP addresses.
 	Port string
 }
 
-// String is the upstream as written on the command line: service.namespace:port.
+// String is the upstream as written on the command line:
+// service.namespace:port, or service.namespace without a port.
 func (u Upstream) String() string {
+	if u.Port == "" {
+		return u.Service + "." + u.Namespace
+	}
 	return net.JoinHostPort(u.Service+"."+u.Namespace, u.Port)
 }
 
