@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/roundabout-dev/roundabout/agent/pool"
+	"github.com/roundabout-dev/roundabout/agent/subset"
 	"github.com/roundabout-dev/roundabout/agent/transport"
 	"github.com/roundabout-dev/roundabout/api/annotations"
 )
@@ -84,6 +85,16 @@ type Config struct {
 	// MaxEjectionPercent caps the share of an upstream's endpoints that may
 	// be ejected at once, from 0 to 100.
 	MaxEjectionPercent int
+	// SubsetSize is how many of each upstream's endpoints the agent
+	// connects to; 0 means every one.
+	SubsetSize int
+	// SubsetID is the agent's place i/C among its peers from --subset-id;
+	// not Exact when the flag is absent.
+	SubsetID subset.Position
+	// SubsetPeers names the Service in the pod's namespace whose pods are
+	// the agent's peers, from whose EndpointSlices it learns its place;
+	// empty means none.
+	SubsetPeers string
 }
 
 // Defaults of the flags that have one. Those the webhook must agree with
@@ -104,6 +115,7 @@ const (
 	DefaultEjectFailures        = pool.DefaultEjectFailures
 	DefaultEjectBackoff         = pool.DefaultEjectBackoff
 	DefaultMaxEjectionPercent   = 50
+	DefaultSubsetSize           = annotations.DefaultSubsetSize
 )
 
 // DefaultAdminAddr is --admin-addr's default: the contract's admin port on
@@ -135,6 +147,7 @@ func ParseTo(w io.Writer, args []string, strategies []string) (*Config, error) {
 		c.validateEndpoints(lists.endpoints, given),
 		pairErr,
 		c.validate(strategies),
+		c.validateSubset(lists.subsetID, given),
 	)
 	if err == nil {
 		err = c.validateUpstreams()
@@ -161,5 +174,6 @@ func defaults() *Config {
 		EjectFailures:        DefaultEjectFailures,
 		EjectBackoff:         DefaultEjectBackoff,
 		MaxEjectionPercent:   DefaultMaxEjectionPercent,
+		SubsetSize:           DefaultSubsetSize,
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/roundabout-dev/roundabout/agent/balancer"
 	_ "github.com/roundabout-dev/roundabout/agent/balancer/all"
+	"github.com/roundabout-dev/roundabout/agent/subset"
 	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
@@ -46,6 +47,7 @@ func TestDefaults(t *testing.T) {
 		EjectFailures:        5,
 		EjectBackoff:         5 * time.Second,
 		MaxEjectionPercent:   50,
+		SubsetSize:           100,
 	}
 	checkConfig(t, c, want)
 }
@@ -59,6 +61,7 @@ func TestEveryFlag(t *testing.T) {
 		"--max-concurrent-streams=50", "--max-header-list-size=8192", "--stream-window=65536",
 		"--eject-failures=3", "--eject-backoff=10s", "--max-ejection-percent=100",
 		"--kubeconfig=/k", "--annotations-file=/etc/podinfo/annotations", "--lookaside-addr=127.0.0.1:9902",
+		"--subset-size=10", "--subset-id=3/10",
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -84,8 +87,20 @@ func TestEveryFlag(t *testing.T) {
 		EjectFailures:        3,
 		EjectBackoff:         10 * time.Second,
 		MaxEjectionPercent:   100,
+		SubsetSize:           10,
+		SubsetID:             subset.Of(3, 10),
 	}
 	checkConfig(t, c, want)
+}
+
+func TestSubsetPeers(t *testing.T) {
+	c, _, err := parse("--upstream=greetserver:50051", "--subset-peers=gateway", "--subset-size=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SubsetPeers != "gateway" || c.SubsetSize != 0 || c.SubsetID.Exact() {
+		t.Fatalf("config %+v", c)
+	}
 }
 
 func checkConfig(t *testing.T, got *Config, want Config) {
@@ -133,6 +148,11 @@ func TestErrors(t *testing.T) {
 		{"zero eject backoff", append(base, "--eject-backoff=0s"), []string{"--eject-backoff=0s", "greater than 0"}},
 		{"ejection percent over 100", append(base, "--max-ejection-percent=101"), []string{"--max-ejection-percent=101", "from 0 to 100"}},
 		{"negative ejection percent", append(base, "--max-ejection-percent=-1"), []string{"--max-ejection-percent=-1", "from 0 to 100"}},
+		{"negative subset size", append(base, "--subset-size=-1"), []string{"--subset-size=-1", "from 0 to 100000", "0 means every endpoint"}},
+		{"subset id past the end", append(base, "--subset-id=10/10"), []string{`--subset-id="10/10"`, "i must be from 0 to C-1 (9)"}},
+		{"subset id syntax", append(base, "--subset-id=3"), []string{`--subset-id="3"`, "want i/C"}},
+		{"subset peers not a name", append(base, "--subset-peers=Gateway"), []string{`--subset-peers="Gateway"`, "not a Service name"}},
+		{"subset id and peers", append(base, "--subset-id=0/2", "--subset-peers=gateway"), []string{"--subset-id and --subset-peers are both set"}},
 		{"duration syntax", append(base, "--drain-timeout=30"), []string{`invalid value "30" for flag -drain-timeout`, "duration such as"}},
 		{"int syntax", append(base, "--eject-failures=five"), []string{`invalid value "five" for flag -eject-failures`, "whole number"}},
 		{"unknown flag", append(base, "--colour"), []string{"flag provided but not defined: -colour"}},

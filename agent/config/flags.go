@@ -23,6 +23,7 @@ Flags:
 // rawLists holds the flags that validation turns into fields of Config.
 type rawLists struct {
 	endpoints string
+	subsetID  string
 	upstreams []string
 	listens   []string
 }
@@ -58,6 +59,9 @@ func (c *Config) flagSet(w io.Writer) (*flag.FlagSet, *rawLists) {
 	fs.Var(intValue{&c.EjectFailures}, "eject-failures", "consecutive failures that eject an endpoint")
 	fs.Var(durationValue{&c.EjectBackoff}, "eject-backoff", "base time an endpoint stays ejected")
 	fs.Var(intValue{&c.MaxEjectionPercent}, "max-ejection-percent", "most endpoints, in percent, ejected at once")
+	fs.Var(intValue{&c.SubsetSize}, "subset-size", "endpoints of each upstream to connect to, chosen by deterministic subsetting; 0 means every endpoint")
+	fs.StringVar(&l.subsetID, "subset-id", "", "this agent's place among its peers, i/C for client i of C, which makes the subsets exactly balanced (default: the hash of $POD_NAME, statistically balanced)")
+	fs.StringVar(&c.SubsetPeers, "subset-peers", "", "Service in the pod's namespace selecting this agent's pod and its peers; the agent's place i/C is its $POD_IP's rank among their ready pod IPs")
 	return fs, l
 }
 

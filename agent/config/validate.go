@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roundabout-dev/roundabout/agent/discovery/static"
+	"github.com/roundabout-dev/roundabout/agent/subset"
 	"github.com/roundabout-dev/roundabout/api/annotations"
 )
 
@@ -71,6 +72,31 @@ func (c *Config) validate(strategies []string) error {
 	)
 	c.HashHeader = strings.ToLower(c.HashHeader)
 	return err
+}
+
+// validateSubset checks --subset-size, parses --subset-id into c.SubsetID
+// and checks --subset-peers, of which at most one of the last two may be
+// given.
+func (c *Config) validateSubset(id string, given map[string]bool) error {
+	var errs []error
+	if c.SubsetSize < 0 || c.SubsetSize > annotations.MaxSubsetSize {
+		errs = append(errs, fmt.Errorf("--subset-size=%d: must be from 0 to %d; 0 means every endpoint", c.SubsetSize, annotations.MaxSubsetSize))
+	}
+	if given["subset-id"] {
+		i, n, err := annotations.ParseSubsetID(id)
+		if err != nil {
+			errs = append(errs, flagError("subset-id", err))
+		} else {
+			c.SubsetID = subset.Of(i, n)
+		}
+	}
+	if given["subset-peers"] {
+		errs = append(errs, flagError("subset-peers", annotations.ValidSubsetPeers(c.SubsetPeers)))
+	}
+	if given["subset-id"] && given["subset-peers"] {
+		errs = append(errs, errors.New("--subset-id and --subset-peers are both set; the place i/C comes from one of them"))
+	}
+	return errors.Join(errs...)
 }
 
 func validateHostPort(flagName, addr string) error {
