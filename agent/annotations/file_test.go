@@ -37,11 +37,13 @@ func TestWatchLiveFollowsKubeletSwaps(t *testing.T) {
 	got := make(chan Live, 8)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	base := Live{Strategy: "round-robin", HashHeader: "x-flag"}
+	base := Live{Strategy: "round-robin", HashHeader: "x-flag", SubsetSize: "100"}
 	go WatchLive(ctx, vol.Path(), base, zaptest.NewLogger(t), func(l Live) { got <- l })
-	expect(t, got, Live{Strategy: "round-robin", HashHeader: "x-flag"})
+	expect(t, got, Live{Strategy: "round-robin", HashHeader: "x-flag", SubsetSize: "100"})
 	vol.Write(`roundabout.dev/strategy="least-request"` + "\n" + `roundabout.dev/hash-header="x-user"` + "\n")
-	expect(t, got, Live{Strategy: "least-request", HashHeader: "x-user"})
+	expect(t, got, Live{Strategy: "least-request", HashHeader: "x-user", SubsetSize: "100"})
+	vol.Write(`roundabout.dev/strategy="least-request"` + "\n" + `roundabout.dev/subset-size="0"` + "\n")
+	expect(t, got, Live{Strategy: "least-request", HashHeader: "x-flag", SubsetSize: "0"})
 	vol.Write(`other="unrelated change"` + "\n")
 	expect(t, got, base)
 }

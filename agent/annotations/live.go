@@ -16,6 +16,9 @@ type Live struct {
 	Strategy string
 	// HashHeader is the value of the roundabout.dev/hash-header annotation.
 	HashHeader string
+	// SubsetSize is the value of the roundabout.dev/subset-size
+	// annotation, unparsed: the agent validates it when applying it.
+	SubsetSize string
 }
 
 // liveFrom reads the live settings from annotations, falling back to base
@@ -27,6 +30,9 @@ func liveFrom(a map[string]string, base Live) Live {
 	}
 	if v, ok := a[apiannotations.HashHeader]; ok {
 		out.HashHeader = v
+	}
+	if v, ok := a[apiannotations.SubsetSize]; ok {
+		out.SubsetSize = v
 	}
 	return out
 }
