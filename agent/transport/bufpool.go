@@ -24,3 +24,19 @@ func releaseFrame(b *[]byte) {
 		framePool.Put(b)
 	}
 }
+
+// A connection holds a read buffer only while it holds bytes read from its
+// socket and not yet consumed, and a send buffer only while frames wait to
+// be written, as grpc-go's readyreader and x/net/http2's server do: an idle
+// connection holds neither, and the buffers of busy connections are shared
+// through these pools.
+var (
+	readPool = sync.Pool{New: func() any {
+		b := make([]byte, readBufferSize)
+		return &b
+	}}
+	sendPool = sync.Pool{New: func() any {
+		b := make([]byte, 0, writeBufferSize)
+		return &b
+	}}
+)

@@ -1,8 +1,6 @@
 package transport
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -34,8 +32,8 @@ const (
 	roleClient             // faces an upstream server
 )
 
-// readBufferSize and writeBufferSize size a connection's buffered reader
-// and writer; both are allocated only once the peer sent its preface.
+// readBufferSize and writeBufferSize size a connection's read and send
+// buffers, which it holds only while it has bytes in them (bufpool.go).
 const (
 	readBufferSize  = 32 << 10
 	writeBufferSize = 32 << 10
@@ -69,7 +67,7 @@ type Conn struct {
 	events  Events
 
 	fr          *http2.Framer // reader goroutine only
-	br          *bufio.Reader // reader goroutine only: what fr reads from
+	rd          readBuf       // reader goroutine only: what fr reads from
 	sawSettings bool          // reader goroutine only: the peer's first SETTINGS arrived
 	// pend lists, for the reader goroutine only, the connections that were
 	// given frames to write while it handled the frames it has buffered; it
@@ -87,10 +85,20 @@ type Conn struct {
 	iops   []writeOp // writeNow's batch
 	iended []*Stream
 
-	kick    chan struct{}
+	// The writer goroutine runs while there is something to write or a
+	// stream is open (writer.go). wkMu guards the fields below it; kick is
+	// sent with wkMu held.
+	kick     chan struct{}
+	wkMu     sync.Mutex
+	writing  bool // the writer goroutine runs
+	canWrite bool // the handshake was written: wake may start the writer
+	stopped  bool // the connection failed: no goroutine may start
+
 	done    chan struct{}
 	closeMu sync.Once
 	wg      sync.WaitGroup // the goroutines the Conn started
+	procs   atomic.Int32   // how many of them run
+	bufs    atomic.Int32   // pooled read and send buffers held
 	err     error
 	readAny atomic.Bool // a frame was read since the last keepalive check
 	pingAck chan struct{}
@@ -124,6 +132,8 @@ type Conn struct {
 	closing        bool // close once the queued frames are flushed
 	aborting       bool // closing for an error: only control frames are still written
 	closed         bool
+	healthTimer    *time.Timer // client role: the next health check, see keepalive.go
+	healthArmed    bool        // healthTimer is set or its check runs
 }
 
 func newConn(nc net.Conn, r role, cfg Config) *Conn {
@@ -142,13 +152,9 @@ func newConn(nc net.Conn, r role, cfg Config) *Conn {
 // proved to speak HTTP/2, so that connections that never do cost little.
 // prefix holds bytes already read from the connection.
 func (c *Conn) initFraming(prefix []byte) {
-	r := newReader(c.nc)
-	if len(prefix) > 0 {
-		r = io.MultiReader(bytes.NewReader(prefix), r)
-	}
-	c.sb = newSendBuf(c.nc)
-	c.br = bufio.NewReaderSize(r, readBufferSize)
-	c.fr = http2.NewFramer(nil, c.br)
+	c.rd.init(c.nc, &c.bufs, prefix)
+	c.sb = newSendBuf(c.nc, &c.bufs)
+	c.fr = http2.NewFramer(nil, &c.rd)
 	c.fr.SetMaxReadFrameSize(maxFrameSize)
 	c.fr.MaxHeaderListSize = c.cfg.MaxHeaderListSize
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
@@ -173,9 +179,9 @@ func NewServerConn(nc net.Conn, cfg Config, h Handler) *Conn {
 	return c
 }
 
-// NewClientConn sends the client preface and settings on
-// nc and starts the connection's goroutines. ev.Ready fires when the server
-// answers with its SETTINGS.
+// NewClientConn sends the client preface and settings on nc and starts the
+// connection's reader. ev.Ready fires when the server answers with its
+// SETTINGS.
 func NewClientConn(nc net.Conn, cfg Config, ev Events) (*Conn, error) {
 	c := newConn(nc, roleClient, cfg)
 	c.events = ev
@@ -189,13 +195,8 @@ func NewClientConn(nc net.Conn, cfg Config, ev Events) (*Conn, error) {
 		return nil, fmt.Errorf("write client settings: %w", err)
 	}
 	c.started = true
-	c.wg.Add(2)
-	go func() { defer c.wg.Done(); c.writeLoop() }()
-	go func() { defer c.wg.Done(); c.readLoop() }()
-	if c.cfg.KeepaliveTime > 0 || c.cfg.ProbeAfter > 0 {
-		c.wg.Add(1)
-		go func() { defer c.wg.Done(); c.keepaliveLoop() }()
-	}
+	c.enableWriter()
+	c.spawn(c.readLoop)
 	return c, nil
 }
 
@@ -224,8 +225,7 @@ func (c *Conn) Serve() error {
 	if err := c.Handshake(); err != nil {
 		return err
 	}
-	c.wg.Add(1)
-	go func() { defer c.wg.Done(); c.writeLoop() }()
+	c.enableWriter()
 	c.readLoop()
 	<-c.done
 	c.wg.Wait()
@@ -320,9 +320,85 @@ func (c *Conn) Close() {
 	c.wg.Wait()
 }
 
+// wake tells the writer goroutine that there is something to write,
+// starting it when it does not run.
 func (c *Conn) wake() {
+	c.wkMu.Lock()
+	if c.writing || !c.canWrite || c.stopped {
+		c.kickLocked()
+		c.wkMu.Unlock()
+		return
+	}
+	c.writing = true
+	c.startLocked()
+	c.wkMu.Unlock()
+	go c.runWriter()
+}
+
+// nudge wakes the writer goroutine if it runs, so that it ends when the
+// connection turned idle.
+func (c *Conn) nudge() {
+	c.wkMu.Lock()
+	if c.writing {
+		c.kickLocked()
+	}
+	c.wkMu.Unlock()
+}
+
+func (c *Conn) kickLocked() {
 	select {
 	case c.kick <- struct{}{}:
 	default:
 	}
+}
+
+// enableWriter lets wake start the writer goroutine, once the handshake
+// was written without it, and starts it for anything queued meanwhile.
+func (c *Conn) enableWriter() {
+	c.wkMu.Lock()
+	c.canWrite = true
+	pending := len(c.kick) > 0
+	c.wkMu.Unlock()
+	if pending {
+		c.wake()
+	}
+}
+
+// startLocked counts a goroutine about to start; wkMu is held and the
+// connection has not failed. Every goroutine of a Conn is counted this
+// way, and none after fail, so that Close, which waits for them once fail
+// returned, never waits while one is being added.
+func (c *Conn) startLocked() {
+	c.wg.Add(1)
+	c.procs.Add(1)
+}
+
+// ended is deferred by every goroutine startLocked counted.
+func (c *Conn) ended() {
+	c.procs.Add(-1)
+	c.wg.Done()
+}
+
+// spawn runs f on a goroutine of the Conn, unless the connection failed.
+func (c *Conn) spawn(f func()) {
+	if !c.enter() {
+		return
+	}
+	go func() {
+		defer c.ended()
+		f()
+	}()
+}
+
+// enter counts the calling goroutine, one the runtime started for the Conn
+// (a timer's), as the Conn's; it reports false, and the goroutine must
+// return at once, when the connection failed.
+func (c *Conn) enter() bool {
+	c.wkMu.Lock()
+	defer c.wkMu.Unlock()
+	if c.stopped {
+		return false
+	}
+	c.startLocked()
+	return true
 }

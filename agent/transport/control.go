@@ -195,9 +195,15 @@ func (c *Conn) GoAway() {
 // fail closes the connection once and ends every stream on it.
 func (c *Conn) fail(err error) {
 	c.closeMu.Do(func() {
+		c.wkMu.Lock()
+		c.stopped = true
+		c.wkMu.Unlock()
 		c.mu.Lock()
 		c.closed = true
 		c.err = err
+		if c.healthTimer != nil {
+			c.healthTimer.Stop()
+		}
 		streams := c.allStreamsLocked()
 		c.mu.Unlock()
 		close(c.done)

@@ -33,10 +33,18 @@
 //     by a multiple of MaxConcurrentStreams (rapid reset).
 //   - A client connection holds no buffers until its preface arrived, and
 //     must send it within PrefaceTimeout.
+//   - Read and send buffers come from pools and are held only while they
+//     hold bytes: read from the socket and not yet handled, or queued for
+//     it and not yet written (readbuf.go, sendbuf.go). An idle connection
+//     holds neither.
 //
-// Each Conn runs a reader that dispatches frames and a writer that drains
-// the control queue and then, round robin, the streams with writable items
-// into one buffer, writing it out when there is nothing left. A reader
+// Each Conn runs a reader that dispatches frames and, while there is
+// something to write or a stream is open, a writer that drains the control
+// queue and then, round robin, the streams with writable items into one
+// buffer, writing it out when there is nothing left; the writer goroutine
+// is started by the first frame queued that cannot be written at once and
+// ends when the connection turns idle, so an idle client-role Conn runs one
+// goroutine, its reader. A reader
 // does not wake a writer for every frame it queues: once it has handled
 // every complete frame it holds, and before it would block on a read, it
 // writes out the connections it gave frames to itself, in one non-blocking
@@ -50,8 +58,9 @@
 // poller as net.Conn does (sendbuf.go): the system calls of net.Conn wake
 // the runtime's monitor thread whenever the process was idle, which at a
 // sidecar's request rates cost more than the calls themselves. A
-// client-role Conn also runs a health loop that pings a
-// connection on which requests wait with nothing read (keepalive.go).
-// Nothing in the data path starts a goroutine per stream, and Close returns
-// once the Conn's goroutines have ended.
+// client-role Conn also runs health checks on a timer, armed only while
+// streams are open, that ping a connection on which requests wait with
+// nothing read (keepalive.go). Nothing in the data path starts a goroutine
+// per stream, and Close returns once the Conn's goroutines, timers'
+// included, have ended; none starts after that.
 package transport

@@ -43,7 +43,7 @@ const (
 	// pingPolicyMinTime is the interval after which a PING adds no strike
 	// under the servers' default policy, with a margin for delivery.
 	pingPolicyMinTime = 5*time.Minute + 10*time.Second
-	// minHealthTick bounds how often the health loop wakes up.
+	// minHealthTick bounds how often the health checks run.
 	minHealthTick = 10 * time.Millisecond
 )
 
@@ -73,6 +73,11 @@ type health struct {
 	lastSent time.Time // when the last PING was sent
 	opened   uint32    // the connection's next stream ID when the last PING was sent
 	answered time.Time // when the last PING was acknowledged
+
+	// quietSince is when the health checks last saw a frame read or no
+	// stream open. It is written by armHealthLocked while no check runs,
+	// and by the checks, one at a time.
+	quietSince time.Time
 }
 
 // saw is called by the reader for every frame read.
@@ -95,7 +100,7 @@ func (h *health) allowedLocked(now time.Time, inFlight bool) bool {
 	return h.sent < maxPingsWithoutData || (inFlight && now.Sub(h.lastSent) >= pingPolicyMinTime)
 }
 
-// healthTick is how often the health loop samples the connection.
+// healthTick is how often the health checks sample the connection.
 func (c Config) healthTick() time.Duration {
 	d := c.KeepaliveTime
 	if c.ProbeAfter > 0 && (d == 0 || c.ProbeAfter < d) {
@@ -104,28 +109,48 @@ func (c Config) healthTick() time.Duration {
 	return max(d/4, minHealthTick)
 }
 
-// keepaliveLoop sends the probes and keepalive PINGs of a client-role
-// connection until it closes.
-func (c *Conn) keepaliveLoop() {
-	t := time.NewTicker(c.cfg.healthTick())
-	defer t.Stop()
-	quietSince := time.Now()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		inFlight, nextID := c.openStreams()
-		if c.readAny.Swap(false) || inFlight == 0 {
-			quietSince = now
-			continue
-		}
-		if err := c.checkHealth(now.Sub(quietSince), nextID, inFlight); errors.Is(err, ErrPingTimeout) {
-			return
-		}
+// armHealthLocked starts the health checks of a client-role connection
+// when a stream opens and they do not run; c.mu is held. The checks run on
+// a timer, every healthTick while streams are open, and stop at the first
+// check that finds none, so that an idle connection runs nothing for them.
+func (c *Conn) armHealthLocked() {
+	if c.healthArmed || c.closed || c.role != roleClient || (c.cfg.KeepaliveTime == 0 && c.cfg.ProbeAfter == 0) {
+		return
 	}
+	c.healthArmed = true
+	// The connection was idle until now: it has been quiet for no time.
+	c.health.quietSince = time.Now()
+	if c.healthTimer == nil {
+		c.healthTimer = time.AfterFunc(c.cfg.healthTick(), c.healthCheck)
+		return
+	}
+	c.healthTimer.Reset(c.cfg.healthTick())
+}
+
+// healthCheck is one tick of the health checks: it sends a probe or a
+// keepalive PING when the connection has been quiet long enough, and waits
+// for its acknowledgement, then sets the timer for the next tick while
+// streams are open.
+func (c *Conn) healthCheck() {
+	if !c.enter() {
+		return
+	}
+	defer c.ended()
+	h := &c.health
+	now := time.Now()
+	inFlight, nextID := c.openStreams()
+	if c.readAny.Swap(false) || inFlight == 0 {
+		h.quietSince = now
+	} else if err := c.checkHealth(now.Sub(h.quietSince), nextID, inFlight); errors.Is(err, ErrPingTimeout) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.active > 0 && !c.closed {
+		c.healthTimer.Reset(c.cfg.healthTick())
+		return
+	}
+	c.healthArmed = false
 }
 
 // openStreams returns the number of streams the server has been sent and

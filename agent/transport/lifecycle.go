@@ -131,6 +131,7 @@ func (c *Conn) closeLocked(s *Stream) {
 	if s.id != 0 && c.streams[s.id] == s {
 		delete(c.streams, s.id)
 		c.active--
+		c.idleLocked()
 	}
 	c.promoteLocked()
 	if c.active == 0 && (c.goAwaySent || c.peerGoAway) && len(c.waitSlot) == 0 {
@@ -146,6 +147,7 @@ func (c *Conn) parkLocked(s *Stream) {
 	if s.id != 0 && c.streams[s.id] == s {
 		delete(c.streams, s.id)
 		c.active--
+		c.idleLocked()
 	}
 	c.promoteLocked()
 }
@@ -183,13 +185,18 @@ func (c *Conn) openLocked(s *Stream) (ok, refused bool) {
 	s.sendWin = c.peerInitWin
 	c.streams[s.id] = s
 	c.active++
+	c.armHealthLocked()
 	if c.nextID > maxStreamID {
-		// Called by the writer, which holds a count of c.wg, so Close
-		// cannot have finished waiting yet.
-		c.wg.Add(1)
-		go func() { defer c.wg.Done(); c.exhausted() }()
+		c.spawn(c.exhausted)
 	}
 	return true, false
+}
+
+// idleLocked lets the writer goroutine end once the last stream closed.
+func (c *Conn) idleLocked() {
+	if c.active == 0 {
+		c.nudge()
+	}
 }
 
 func (c *Conn) exhausted() {

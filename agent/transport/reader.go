@@ -13,6 +13,7 @@ import (
 const maxWindow = math.MaxInt32
 
 func (c *Conn) readLoop() {
+	defer c.rd.close()
 	defer c.flushPending()
 	for {
 		if len(c.pend) > 0 && !c.frameBuffered() {
@@ -76,18 +77,7 @@ func (c *Conn) flushPending() {
 
 // frameBuffered reports whether a whole frame is buffered, so that reading
 // it will not block.
-func (c *Conn) frameBuffered() bool {
-	n := c.br.Buffered()
-	if n < frameHeaderLen {
-		return false
-	}
-	h, err := c.br.Peek(frameHeaderLen)
-	if err != nil {
-		return false
-	}
-	length := int(h[0])<<16 | int(h[1])<<8 | int(h[2])
-	return n >= frameHeaderLen+length
-}
+func (c *Conn) frameBuffered() bool { return c.rd.frameBuffered() }
 
 // readFailed ends the connection after the framer gave up: a frame above
 // the advertised size is a FRAME_SIZE_ERROR, other framing errors are the

@@ -2,8 +2,8 @@ package transport
 
 import (
 	"errors"
-	"io"
 	"net"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -13,18 +13,25 @@ import (
 // flushing whenever it holds writeBufferSize bytes. A goroutine that writes
 // inline (Conn.writeNow) only appends, within a budget, and then writes
 // what the socket takes without blocking; the writer goroutine writes the
-// rest, which stays in front of anything collected later.
+// rest, which stays in front of anything collected later. The buffer is
+// taken from sendPool by the first Write and given back once everything was
+// written, so a connection with nothing to send holds none.
 type sendBuf struct {
-	nc  net.Conn
-	raw syscall.RawConn // nil when nc has no file descriptor (net.Pipe)
-	buf []byte
+	nc   net.Conn
+	raw  syscall.RawConn // nil when nc has no file descriptor (net.Pipe)
+	buf  []byte          // nil when nothing is buffered
+	pbuf *[]byte         // the pooled array behind buf, or nil
+	held *atomic.Int32   // the owning Conn's count of pooled buffers held
 	// inline is set while a goroutine other than the writer fills the
 	// buffer: Write then never blocks.
 	inline bool
 }
 
-func newSendBuf(nc net.Conn) *sendBuf {
-	b := &sendBuf{nc: nc, buf: make([]byte, 0, writeBufferSize)}
+func newSendBuf(nc net.Conn, held *atomic.Int32) *sendBuf {
+	if held == nil {
+		held = new(atomic.Int32)
+	}
+	b := &sendBuf{nc: nc, held: held}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			b.raw = raw
@@ -41,6 +48,11 @@ func (b *sendBuf) Write(p []byte) (int, error) {
 			return 0, err
 		}
 	}
+	if b.pbuf == nil && len(p) > 0 {
+		b.pbuf = sendPool.Get().(*[]byte)
+		b.buf = (*b.pbuf)[:0]
+		b.held.Add(1)
+	}
 	b.buf = append(b.buf, p...)
 	return len(p), nil
 }
@@ -48,6 +60,7 @@ func (b *sendBuf) Write(p []byte) (int, error) {
 // flush writes the whole buffer, blocking until the socket took it.
 func (b *sendBuf) flush() error {
 	if len(b.buf) == 0 {
+		b.reset()
 		return nil
 	}
 	var err error
@@ -122,49 +135,13 @@ func rawSyscallIO(trap uintptr, fd uintptr, p []byte) (int, syscall.Errno) {
 	}
 }
 
-// rawReader reads a socket as net.Conn.Read does, waiting in the network
-// poller when nothing is there, but with read(2) made as rawSyscallIO.
-type rawReader struct {
-	raw syscall.RawConn
-}
-
-// newReader returns what the framer reads nc through.
-func newReader(nc net.Conn) io.Reader {
-	if sc, ok := nc.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			return rawReader{raw}
-		}
-	}
-	return nc
-}
-
-func (r rawReader) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	var n int
-	var errno syscall.Errno
-	err := r.raw.Read(func(fd uintptr) bool {
-		n, errno = rawSyscallIO(syscall.SYS_READ, fd, p)
-		return errno != syscall.EAGAIN
-	})
-	switch {
-	case err != nil:
-		return 0, err
-	case errno != 0:
-		return 0, errno
-	case n == 0:
-		return 0, io.EOF
-	}
-	return n, nil
-}
-
-// reset empties the buffer, giving back an array that an oversized inline
-// batch grew.
+// reset empties the buffer and gives the pooled array back. An array that
+// an oversized inline batch grew is left to the collector.
 func (b *sendBuf) reset() {
-	if cap(b.buf) > 2*writeBufferSize {
-		b.buf = make([]byte, 0, writeBufferSize)
-		return
+	b.buf = nil
+	if b.pbuf != nil {
+		sendPool.Put(b.pbuf)
+		b.pbuf = nil
+		b.held.Add(-1)
 	}
-	b.buf = b.buf[:0]
 }

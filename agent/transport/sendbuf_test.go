@@ -34,7 +34,7 @@ func TestSendBufInlineWriteKeepsWhatTheSocketRefused(t *testing.T) {
 	a, b := tcpPair(t)
 	a.(*net.TCPConn).SetWriteBuffer(4 << 10)
 	b.(*net.TCPConn).SetReadBuffer(4 << 10)
-	sb := newSendBuf(a)
+	sb := newSendBuf(a, nil)
 	if sb.raw == nil {
 		t.Fatal("a TCP connection has no raw connection")
 	}

@@ -30,15 +30,20 @@ type writeOp struct {
 	release *[]byte
 }
 
+// runWriter is the writer goroutine, which wake starts.
+func (c *Conn) runWriter() {
+	defer c.ended()
+	c.writeLoop()
+}
+
+// writeLoop writes what is queued until the connection closes or turns
+// idle: nothing is queued and no stream is open. It keeps running while
+// streams are open, so that a busy connection does not start a goroutine
+// per request, and ends when it is idle, so that an idle one runs none.
 func (c *Conn) writeLoop() {
 	var ops []writeOp
 	var ended []*Stream
 	for {
-		select {
-		case <-c.kick:
-		case <-c.done:
-			return
-		}
 		c.wmu.Lock()
 		var err error
 		for {
@@ -63,7 +68,45 @@ func (c *Conn) writeLoop() {
 			c.fail(ErrClosed)
 			return
 		}
+		if !c.waitWork() {
+			return
+		}
 	}
+}
+
+// waitWork waits for the next wake and reports true, or reports false
+// when the writer goroutine is to end: the connection closed, or it is idle
+// and no wake came since the writer last looked at its queues. A wake that
+// comes after the writer ended starts a new one.
+func (c *Conn) waitWork() bool {
+	idle := c.isIdle()
+	c.wkMu.Lock()
+	select {
+	case <-c.kick:
+		c.wkMu.Unlock()
+		return true
+	default:
+	}
+	if idle {
+		c.writing = false
+		c.wkMu.Unlock()
+		return false
+	}
+	c.wkMu.Unlock()
+	select {
+	case <-c.kick:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+// isIdle reports whether the connection has no open stream and nothing to
+// write.
+func (c *Conn) isIdle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.active == 0 && len(c.waitSlot) == 0 && c.ready.len() == 0 && len(c.ctrl.ops) == 0 && !c.closing
 }
 
 // finishAll reports the end of the streams collect ended, and clears them.
