@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"go.uber.org/zap"
@@ -12,13 +13,13 @@ import (
 	apiannotations "github.com/roundabout-dev/roundabout/api/annotations"
 )
 
-// startLive follows --annotations-file, when given, and applies strategy
-// and hash-header changes to every upstream without a restart.
+// startLive follows --annotations-file, when given, and applies strategy,
+// hash-header and subset-size changes to every upstream without a restart.
 func (a *agent) startLive(ctx context.Context, errc chan<- error) {
 	if a.cfg.AnnotationsFile == "" {
 		return
 	}
-	base := annotations.Live{Strategy: a.cfg.Strategy, HashHeader: a.cfg.HashHeader}
+	base := annotations.Live{Strategy: a.cfg.Strategy, HashHeader: a.cfg.HashHeader, SubsetSize: strconv.Itoa(a.cfg.SubsetSize)}
 	a.wg.Go(func() {
 		err := annotations.WatchLive(ctx, a.cfg.AnnotationsFile, base, a.log, a.applyLive)
 		if err != nil {
@@ -27,11 +28,18 @@ func (a *agent) startLive(ctx context.Context, errc chan<- error) {
 	})
 }
 
-// applyLive swaps the strategy and hash header. An unknown strategy keeps
-// the current one; the rejection is logged and shown in /debug/endpoints.
-// A hash header that --hash-header would refuse keeps the current one and
-// is logged; an empty one turns hashing off.
+// applyLive swaps the strategy, hash header and subset size. An unknown
+// strategy keeps the current one; the rejection is logged and shown in
+// /debug/endpoints. A hash header that --hash-header would refuse keeps the
+// current one and is logged; an empty one turns hashing off. A subset size
+// the contract refuses keeps the current one and is logged.
 func (a *agent) applyLive(l annotations.Live) {
+	if n, err := apiannotations.ParseSubsetSize(l.SubsetSize); err != nil {
+		a.log.Warn("invalid subset-size annotation; keeping the current one", zap.String("annotation", apiannotations.SubsetSize),
+			zap.String("value", l.SubsetSize), zap.Error(err))
+	} else {
+		a.place.setSize(n)
+	}
 	b, err := balancer.Get(l.Strategy)
 	if err != nil {
 		reason := fmt.Sprintf("%s=%q: %v; keeping %s", apiannotations.Strategy, l.Strategy, err, a.upstreams[0].pool.Strategy())

@@ -17,6 +17,7 @@ import (
 	"github.com/roundabout-dev/roundabout/agent/balancer"
 	"github.com/roundabout-dev/roundabout/agent/config"
 	"github.com/roundabout-dev/roundabout/agent/metrics"
+	"github.com/roundabout-dev/roundabout/agent/pool"
 )
 
 // run starts the agent and blocks until ctx ends, then shuts down within
@@ -45,10 +46,12 @@ type agent struct {
 	cfg       *config.Config
 	log       *zap.Logger
 	upstreams []*upstream
+	place     *placement
 	lookaside *grpc.Server
 	lookLn    net.Listener
 	// wg counts the goroutines run starts: sources, proxies, the
-	// annotations watch and the lookaside server. shutdown waits for them.
+	// annotations watch, the peers watch and the lookaside server. shutdown
+	// waits for them.
 	wg sync.WaitGroup
 }
 
@@ -57,19 +60,26 @@ func newAgent(cfg *config.Config, log *zap.Logger, m *metrics.Metrics) (*agent, 
 	if err != nil {
 		return nil, fmt.Errorf("--strategy: %w", err)
 	}
-	a := &agent{cfg: cfg, log: log}
+	place, err := newPlacement(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &agent{cfg: cfg, log: log, place: place}
 	newSource, err := sourceFactory(cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	var pools []*pool.Pool
 	for _, up := range cfg.Upstreams {
-		u, err := newUpstream(cfg, up, b, newSource, log, m)
+		u, err := newUpstream(cfg, up, b, place.subset(), newSource, log, m)
 		if err != nil {
 			a.closeListeners()
 			return nil, err
 		}
 		a.upstreams = append(a.upstreams, u)
+		pools = append(pools, u.pool)
 	}
+	place.manage(pools)
 	if err := a.listenLookaside(); err != nil {
 		a.closeListeners()
 		return nil, err
@@ -95,14 +105,15 @@ func (a *agent) run(ctx context.Context, reg *prometheus.Registry) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2*len(a.upstreams)+2)
+	errc := make(chan error, 2*len(a.upstreams)+3)
+	a.place.start(runCtx, &a.wg, errc)
 	for _, u := range a.upstreams {
-		u.start(runCtx, &a.wg, errc)
+		u.start(runCtx, a.place.known, &a.wg, errc)
 	}
 	a.startLive(runCtx, errc)
 	a.serveLookaside(errc)
 	a.log.Info("agent started", zap.Int("upstreams", len(a.upstreams)), zap.String("strategy", a.cfg.Strategy),
-		zap.String("admin", adm.Addr()))
+		zap.Int("subset_size", a.cfg.SubsetSize), zap.String("admin", adm.Addr()))
 	releaseStartupPages()
 	var err error
 	select {

@@ -52,7 +52,7 @@ type source struct {
 // sourceFunc makes the endpoint source of an upstream name.
 type sourceFunc func(name string) (source, error)
 
-func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, newSource sourceFunc,
+func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, sub pool.Subset, newSource sourceFunc,
 	log *zap.Logger, m *metrics.Metrics) (*upstream, error) {
 	src, err := newSource(up.Name)
 	if err != nil {
@@ -67,7 +67,7 @@ func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, new
 		StreamWindow: uint32(cfg.StreamWindow), MaxHeaderListSize: uint32(cfg.MaxHeaderListSize), Logger: log}
 	p := pool.New(pool.Config{
 		Upstream: name, Transport: tcfg, EjectFailures: cfg.EjectFailures, EjectBackoff: cfg.EjectBackoff,
-		MaxEjectionPercent: cfg.MaxEjectionPercent, DrainTimeout: cfg.DrainTimeout,
+		MaxEjectionPercent: cfg.MaxEjectionPercent, DrainTimeout: cfg.DrainTimeout, Subset: sub,
 		Metrics: m.Upstream(name), Logger: log,
 	}, b)
 	px := proxy.New(proxy.Config{Upstream: name, HashHeader: cfg.HashHeader,
@@ -81,10 +81,17 @@ func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, new
 	return &upstream{name: name, target: src, pool: p, proxy: px, ln: ln, log: log.With(zap.String("upstream", name))}, nil
 }
 
-// start runs the source until ctx ends and the proxy until its Shutdown,
-// in goroutines counted by wg; a failure of either ends the agent.
-func (u *upstream) start(ctx context.Context, wg *sync.WaitGroup, errc chan<- error) {
+// start runs the source, once gate is closed, until ctx ends and the proxy
+// until its Shutdown, in goroutines counted by wg; a failure of either ends
+// the agent. The gate holds discovery until the agent knows its place
+// among its peers, so that it connects to its subset from the start.
+func (u *upstream) start(ctx context.Context, gate <-chan struct{}, wg *sync.WaitGroup, errc chan<- error) {
 	wg.Go(func() {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return
+		}
 		if err := u.target.Watch(ctx, u.update); err != nil {
 			errc <- fmt.Errorf("upstream %s: endpoint source: %w", u.name, err)
 		}

@@ -48,7 +48,9 @@ func (s *Server) connections(w http.ResponseWriter, _ *http.Request) {
 
 // EndpointsDoc is the one shape of /debug/endpoints, whatever the number of
 // upstreams: {"upstreams": [<state of upstream 1>, ...]}, in the order the
-// agent was given its upstreams. The agent's upstream state is pool.Debug.
+// agent was given its upstreams. The agent's upstream state is pool.Debug:
+// its strategy, its subset (size, the agent's place i/C or "statistical",
+// endpoints discovered and chosen) and the endpoints connected to.
 type EndpointsDoc[T any] struct {
 	Upstreams []T `json:"upstreams"`
 }
