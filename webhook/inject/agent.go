@@ -75,8 +75,8 @@ func agentContainer(o options, cfg Config) corev1.Container {
 
 // agentArgs builds the agent's command line: one --upstream and --listen
 // pair per upstream, the admin server on the pod IP for probes, the
-// lookaside server on the pod IP when asked for, and the annotations file
-// for live strategy changes.
+// lookaside server on the pod IP when asked for, the annotations file for
+// live strategy and subset-size changes, and the subsetting annotations.
 func agentArgs(o options, adminPort int32) []string {
 	var args []string
 	for _, u := range o.upstreams {
@@ -95,6 +95,15 @@ func agentArgs(o options, adminPort int32) []string {
 	}
 	if o.logLevel != "" {
 		args = append(args, "--log-level="+o.logLevel)
+	}
+	if o.subset.size != "" {
+		args = append(args, "--subset-size="+o.subset.size)
+	}
+	if o.subset.peers != "" {
+		args = append(args, "--subset-peers="+o.subset.peers)
+	}
+	if o.subset.id != "" {
+		args = append(args, "--subset-id="+o.subset.id)
 	}
 	return args
 }

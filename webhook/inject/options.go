@@ -24,6 +24,7 @@ type options struct {
 	strategy      string
 	hashHeader    string
 	logLevel      string
+	subset        subsetOptions
 	resources     agentResources
 	// native places the agent as a native sidecar.
 	native bool
@@ -67,6 +68,7 @@ func parseOptions(pod *corev1.Pod, podNamespace string, up upstreamSource, cfg C
 		strategy:    parseStrategy(a, &probs),
 		hashHeader:  parseHashHeader(a, &probs),
 		logLevel:    parseLogLevel(a, &probs),
+		subset:      parseSubset(a, &probs),
 		resources:   res,
 		native:      parseNativeSidecar(a, cfg, &probs),
 		ownToken:    needsOwnToken(pod),
@@ -74,6 +76,10 @@ func parseOptions(pod *corev1.Pod, podNamespace string, up upstreamSource, cfg C
 	if o.strategy == annotations.StrategyRingHash && o.hashHeader == "" {
 		warnings = append(warnings, fmt.Sprintf("annotation %s=%q without %s: ring-hash has no header to hash, so every request goes round-robin",
 			annotations.Strategy, o.strategy, annotations.HashHeader))
+	}
+	if o.subset.id != "" && (pod.GenerateName != "" || len(pod.OwnerReferences) > 0) {
+		warnings = append(warnings, fmt.Sprintf("annotation %s=%q on a pod made from a template: every replica gets the same place, so subsets overlap instead of covering the Service evenly; use %s naming a Service over the replicas",
+			annotations.SubsetID, o.subset.id, annotations.SubsetPeers))
 	}
 	declared := declaredPorts(pod)
 	checkContainerPorts(up, o.upstreams, declared, &probs)
@@ -130,6 +136,33 @@ func parseLogLevel(a map[string]string, probs *problems) string {
 	}
 	probs.addErr(annotations.ValidLogLevel(v))
 	return v
+}
+
+// subsetOptions are the subsetting annotations, each empty when absent.
+type subsetOptions struct {
+	size, peers, id string
+}
+
+// parseSubset validates the subsetting annotations, of which SubsetPeers
+// and SubsetID exclude each other.
+func parseSubset(a map[string]string, probs *problems) subsetOptions {
+	var o subsetOptions
+	if v, ok := a[annotations.SubsetSize]; ok {
+		probs.addErr(annotations.ValidSubsetSize(v))
+		o.size = v
+	}
+	if v, ok := a[annotations.SubsetPeers]; ok {
+		probs.addErr(annotations.ValidSubsetPeers(v))
+		o.peers = v
+	}
+	if v, ok := a[annotations.SubsetID]; ok {
+		probs.addErr(annotations.ValidSubsetID(v))
+		o.id = v
+		if _, both := a[annotations.SubsetPeers]; both {
+			probs.add(annotations.SubsetID, v, "set together with %s; the agent's place i/C comes from one of them", annotations.SubsetPeers)
+		}
+	}
+	return o
 }
 
 // parseNativeSidecar is the pod's choice of placement when it makes one,
