@@ -9,6 +9,15 @@
 // endpoint takes keys only for itself and removing one hands only its own
 // keys to the others. Requests without the hash header go round-robin.
 //
+// Over a subset (package agent/subset), the ring a client builds is the
+// ring of every endpoint without the points of those outside its subset.
+// A key whose owner is in the client's subset therefore goes to that
+// owner, the same server for every client that has it; a key whose owner
+// is outside goes to the next endpoint of the client's subset clockwise
+// from the key, which differs from client to client. Keys keep one server
+// across all clients only while every client has every endpoint:
+// --subset-size 0, or a Service no bigger than the subset size.
+//
 // Cost: a keyed pick is one hash of the key and a binary search over the
 // ring, and no allocation; an unkeyed pick is a round-robin pick.
 // BenchmarkPick and BenchmarkPickWithoutKey measure them. A ring costs 12
