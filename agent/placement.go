@@ -38,6 +38,10 @@ type placement struct {
 	known     chan struct{}
 	knownOnce sync.Once
 
+	// hashed is the statistical place and what gave it, kept for when the
+	// peers Service lists no pod.
+	hashed pool.Subset
+
 	mu    sync.Mutex
 	cur   pool.Subset
 	pools []*pool.Pool
@@ -56,6 +60,7 @@ func newPlacement(cfg *config.Config, log *zap.Logger) (*placement, error) {
 			from = "hash of the host name (POD_NAME is unset)"
 		}
 		pl.cur.Position, pl.cur.From = subset.Hashed(name, nil), from
+		pl.hashed = pl.cur
 	}
 	if cfg.SubsetPeers == "" {
 		pl.markKnown()
@@ -150,12 +155,23 @@ func (pl *placement) peersProblem() error {
 }
 
 // peersChanged places the agent among the pod IPs of the peers Service.
+// A Service that lists no pod at all, most likely a wrong name or
+// selector, says nothing of the peers: every agent would be client 0 of 1
+// and take the same endpoints, so the statistical place is kept instead.
 func (pl *placement) peersChanged(eps []discovery.Endpoint) {
 	ips := make([]string, len(eps))
 	for i, e := range eps {
 		ips[i] = e.Addr
 	}
+	if len(ips) == 0 {
+		pl.log.Warn("subset balance is only statistical: the peers service lists no pod; check that it selects this agent's pod",
+			zap.String("service", pl.peersName), zap.String("subset_id", pl.hashed.Position.String()), zap.String("from", pl.hashed.From))
+	}
 	pl.update(func(s *pool.Subset) {
+		if len(ips) == 0 {
+			s.Position, s.From = pl.hashed.Position, pl.hashed.From
+			return
+		}
 		s.Position = subset.Place(ips, pl.self)
 		s.From = "peers service " + pl.peersName
 	})

@@ -287,3 +287,61 @@ func TestAgentsLearnTheirPlaceFromPeersService(t *testing.T) {
 		}
 	}
 }
+
+// waitStatistical waits until the agent's /debug/endpoints says its
+// balance is only statistical, placed by the hash of its pod name, with
+// size of discovered endpoints chosen.
+func waitStatistical(t *testing.T, a *agent, discovered, size int) {
+	t.Helper()
+	deadline := time.Now().Add(settle)
+	for {
+		d, err := a.debug()
+		if err == nil {
+			s := d.Upstreams[0].Subset
+			if s.ID == "statistical" && s.Balance == pool.StatisticalBalance && s.From == "hash of POD_NAME" &&
+				s.Discovered == discovered && s.InSubset == size && len(d.Upstreams[0].Endpoints) == size {
+				return
+			}
+			err = fmt.Errorf("subset %+v", s)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent %s: no statistical subset of %d of %d within %s: %v", a.ip, size, discovered, settle, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestPeersServiceWithoutPodsKeepsTheStatisticalPlace(t *testing.T) {
+	client, kubeconfig := startCluster(t)
+	c := &cluster{t: t, client: client, port: 50051}
+	c.setSlice(upstream, c.port, podIPs(101, 6))
+	a := &agent{ip: netns.PodIP(51), admin: "127.0.0.1:" + strconv.Itoa(procs.FreePort(t, "127.0.0.1"))}
+	listen := "127.0.0.1:" + strconv.Itoa(procs.FreePort(t, "127.0.0.1"))
+	a.proc = procs.Start(t, "roundabout-agent",
+		[]string{"POD_NAMESPACE=" + namespace, "POD_IP=" + a.ip, "POD_NAME=gateway-0"},
+		"--upstream", upstream+":grpc="+listen, "--kubeconfig", kubeconfig, "--admin-addr", a.admin,
+		"--subset-peers", "misspelt", "--subset-size", "2")
+	procs.WaitHTTP(t, "http://"+a.admin+"/readyz")
+	waitStatistical(t, a, 6, 2)
+	if out := a.proc.Out.String(); !strings.Contains(out, "the peers service lists no pod") {
+		t.Fatalf("no log line says the peers service lists no pod:\n%s", out)
+	}
+}
+
+func TestStatisticalWithoutPlace(t *testing.T) {
+	netnstest.Require(t)
+	var eps []string
+	for _, ip := range podIPs(101, 6) {
+		eps = append(eps, ip+":50051")
+	}
+	a := &agent{ip: "none", admin: "127.0.0.1:" + strconv.Itoa(procs.FreePort(t, "127.0.0.1"))}
+	listen := "127.0.0.1:" + strconv.Itoa(procs.FreePort(t, "127.0.0.1"))
+	a.proc = procs.Start(t, "roundabout-agent", []string{"POD_NAME=gateway-0"},
+		"--upstream", upstream, "--listen", listen, "--endpoints", strings.Join(eps, ","), "--admin-addr", a.admin,
+		"--subset-size", "3")
+	procs.WaitHTTP(t, "http://"+a.admin+"/readyz")
+	waitStatistical(t, a, 6, 3)
+	if n := strings.Count(a.proc.Out.String(), "subset balance is only statistical"); n != 1 {
+		t.Fatalf("%d log lines say the balance is only statistical, want 1:\n%s", n, a.proc.Out.String())
+	}
+}
