@@ -19,10 +19,12 @@
 // shifts the window by at most one index and inserts or removes one point,
 // so each client changes at most two of its endpoints. One client added or
 // removed renumbers the others: client i's position moves from i/C to
-// i/(C±1), by up to S/(C+1) endpoints for the clients far from the change
-// (1 at i = 0 of C, up to S/C near i = C), so the churn of a client change
-// is about S/(2C) endpoints per client on average: small when clients
-// outnumber servers, up to a whole subset when S/C is larger than k.
+// i/(C+1) below the new client and to (i+1)/(C+1) above it, by up to
+// S/(C+1) endpoints, most for the clients next to the change. The churn of
+// a client change is therefore a fraction of S/C endpoints per client on
+// average (about a third of it in the simulation): small when clients
+// outnumber servers, up to a whole subset for some clients when S/C is
+// larger than k.
 //
 // Without i/C, x = hash(name)/2^64 of the client's name: every client
 // still takes k consecutive endpoints, but the number of clients per
