@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -77,16 +78,33 @@ func (e *Endpoint) state() State {
 // connection that ends is replaced at once; a failed attempt is retried
 // after backoffDelay, which grows with each consecutive failure.
 // It returns once every connection it opened is closed.
+//
+// A run of failures is logged once, at its first attempt; the attempts
+// after it are logged at debug level only, and the next line is the
+// connection's. The first EjectFailures failures of a run count towards
+// ejection, which then has decided (ejected, or refused because too many
+// endpoints are out already); further failures would only repeat that
+// decision and its log line.
 func (e *Endpoint) run() {
 	defer e.retiring.Wait()
 	failures := 0
 	for e.ctx.Err() == nil {
 		c, away, err := e.connect()
 		if err != nil {
+			if e.ctx.Err() != nil {
+				return // removed while dialling
+			}
 			d := backoffDelay(e.pool.cfg.BackoffBase, e.pool.cfg.BackoffMax, failures, jitterSource)
 			failures++
-			e.log.Debug("connect failed", zap.Error(err), zap.Duration("retry_in", d))
-			e.connFailed()
+			if failures == 1 {
+				e.log.Warn("endpoint connect failed; retrying with backoff", zap.Error(err), zap.Duration("retry_in", d))
+			} else {
+				e.log.Debug("endpoint connect failed again", zap.Error(err), zap.Int("failures", failures),
+					zap.Duration("retry_in", d))
+			}
+			if failures <= e.pool.cfg.EjectFailures {
+				e.connFailed()
+			}
 			e.dialled.Store(true)
 			e.sleep(d)
 			continue
@@ -96,8 +114,35 @@ func (e *Endpoint) run() {
 	}
 }
 
+// maxRetryTick bounds the grid retries are due on: a retry waits until the
+// first tick at or after the end of its delay, so that the endpoints whose
+// retries fall due within one tick are dialled together, in one wake-up of
+// the process, instead of one each. A thousand unreachable endpoints then
+// cost a few wake-ups a second. The tick is a quarter of the first delay at
+// most (250 ms for the default 1 s), so a retry comes at most that much
+// later than backoffDelay says. The grid's phase is random per process, so
+// the agents of many pods still spread their retries over time.
+const maxRetryTick = 250 * time.Millisecond
+
+// retryPhase places this process's retry grid.
+var retryPhase = rand.Float64()
+
+// retryAfter is how long a retry due after d waits from now: d, rounded up
+// to the next tick of a grid of period tick.
+func retryAfter(now time.Time, d, tick time.Duration) time.Duration {
+	if tick <= 0 {
+		return d
+	}
+	due := now.Add(d).UnixNano() - int64(retryPhase*float64(tick))
+	if r := due % int64(tick); r != 0 {
+		d += tick - time.Duration(r)
+	}
+	return d
+}
+
 func (e *Endpoint) sleep(d time.Duration) {
-	t := time.NewTimer(d)
+	tick := min(maxRetryTick, e.pool.cfg.BackoffBase/4, e.pool.cfg.BackoffMax/4)
+	t := time.NewTimer(retryAfter(time.Now(), d, tick))
 	defer t.Stop()
 	select {
 	case <-t.C:
