@@ -91,3 +91,9 @@ images:
 ## refusing endpoints (idle CPU); FLEET_ARGS passes flags to hack/fleet
 fleet: build
 	$(GO) run ./hack/fleet --bin=$(abspath $(BIN)) $(FLEET_ARGS)
+
+## fanout: N agents' EndpointSlice discovery against one local kube-apiserver, at N=100 and N=1000:
+## propagation p50/p99 of an endpoint added, the API server's RSS and CPU per watcher (hack/fanout)
+.PHONY: fanout
+fanout: controlplane
+	eval "$$(hack/controlplane/env.sh)" && $(GO) run ./hack/fanout -n 100 && $(GO) run ./hack/fanout -n 1000

@@ -1,0 +1,402 @@
+// Command fanout measures what many agents watching one Service cost the
+// Kubernetes API server, and how fast an EndpointSlice change reaches them.
+//
+// It starts the local control plane (etcd and kube-apiserver, from the
+// binaries hack/controlplane builds; KUBEBUILDER_ASSETS names them), creates
+// one Service and its EndpointSlice, and starts -n watchers. Each watcher is
+// what one agent runs for an upstream: the agent's own discovery code
+// (agent/discovery/kubernetes, Source.Watch) with a client and an informer of
+// its own, on a TCP connection of its own to the API server. It then adds
+// one endpoint to the slice -changes times and reports:
+//
+//   - propagation: for every watcher and change, the time from the update
+//     call returning to the watcher's update callback receiving the set with
+//     the new endpoint; p50, p99 and max over all of them;
+//
+//   - the API server's VmRSS before the watchers and once they all synced;
+//
+//   - the API server's CPU (utime+stime) per watcher per change, less what
+//     it spends idle over the same time.
+//
+//     eval "$(hack/controlplane/env.sh)" && go run ./hack/fanout -n 1000
+//
+// The watchers run in this one process, so at large N the propagation
+// figures include this process's own CPU contention on a small machine;
+// its CPU per change is printed too.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/roundabout-dev/roundabout/agent/discovery"
+	kubediscovery "github.com/roundabout-dev/roundabout/agent/discovery/kubernetes"
+	"github.com/roundabout-dev/roundabout/localcluster/controlplane"
+)
+
+type options struct {
+	watchers  int
+	changes   int
+	endpoints int
+	batch     int
+	settle    time.Duration
+	timeout   time.Duration
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.watchers, "n", 100, "watchers, each one agent's discovery of the Service")
+	flag.IntVar(&o.changes, "changes", 5, "endpoint additions to the EndpointSlice, one at a time")
+	flag.IntVar(&o.endpoints, "endpoints", 10, "endpoints in the EndpointSlice at the start")
+	flag.IntVar(&o.batch, "batch", 100, "watchers started at once; the next batch starts once they have synced")
+	flag.DurationVar(&o.settle, "settle", 5*time.Second, "quiet time before each memory and idle CPU reading")
+	flag.DurationVar(&o.timeout, "timeout", 4*time.Minute, "the whole run's limit")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "fanout:", err)
+		os.Exit(1)
+	}
+}
+
+const (
+	namespace = "fanout"
+	service   = "fan"
+	portName  = "grpc"
+	port      = 50051
+)
+
+func run(o options) error {
+	if o.watchers < 1 || o.changes < 1 || o.endpoints < 1 || o.batch < 1 {
+		return errors.New("-n, -changes, -endpoints and -batch must be at least 1")
+	}
+	assets := controlplane.Assets()
+	if assets == "" {
+		return errors.New(controlplane.SkipMessage)
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	ctx, cancelRun := context.WithTimeout(ctx, o.timeout)
+	defer cancelRun()
+
+	start := time.Now()
+	c, err := controlplane.Start(assets)
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	api, err := childNamed("kube-apiserver")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("control plane up in %.1f s; kube-apiserver pid %d\n", time.Since(start).Seconds(), api)
+
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	slice, err := setUp(ctx, cs, o.endpoints)
+	if err != nil {
+		return err
+	}
+
+	sleep(ctx, o.settle)
+	rssBefore := vmRSS(api)
+	idleStart, idleCPU := time.Now(), cpuTime(api)
+	sleep(ctx, o.settle)
+	idleRate := float64(cpuTime(api)-idleCPU) / float64(time.Since(idleStart)) // API server CPU per wall time, idle
+
+	fleet := &fleet{base: o.endpoints}
+	syncStart := time.Now()
+	for started := 0; started < o.watchers; {
+		n := min(o.batch, o.watchers-started)
+		for range n {
+			if err := fleet.start(ctx, c.Config, o.changes); err != nil {
+				return err
+			}
+		}
+		started += n
+		if err := fleet.wait(ctx, 0, started); err != nil {
+			return fmt.Errorf("%d watchers started, not all synced: %w", started, err)
+		}
+	}
+	syncTook := time.Since(syncStart)
+	sleep(ctx, o.settle)
+	rssAfter := vmRSS(api)
+	fmt.Printf("%d watchers synced in %.1f s\n", o.watchers, syncTook.Seconds())
+
+	var lat []time.Duration
+	selfBefore := cpuTime(os.Getpid())
+	changeStart, apiBefore := time.Now(), cpuTime(api)
+	for k := 1; k <= o.changes; k++ {
+		slice.Endpoints = append(slice.Endpoints, endpoint(o.endpoints+k-1))
+		updated, err := cs.DiscoveryV1().EndpointSlices(namespace).Update(ctx, slice, metav1.UpdateOptions{})
+		if err != nil {
+			return fmt.Errorf("change %d: %w", k, err)
+		}
+		sent := time.Now()
+		slice = updated
+		if err := fleet.wait(ctx, k, o.watchers); err != nil {
+			return fmt.Errorf("change %d: %w", k, err)
+		}
+		lat = append(lat, fleet.since(k, sent)...)
+		sleep(ctx, 200*time.Millisecond)
+	}
+	changeTook := time.Since(changeStart)
+	apiCPU := cpuTime(api) - apiBefore
+	selfCPU := cpuTime(os.Getpid()) - selfBefore
+	apiNet := time.Duration(float64(apiCPU) - idleRate*float64(changeTook))
+
+	slices.Sort(lat)
+	perWatchRSS := float64(rssAfter-rssBefore) / float64(o.watchers)
+	fmt.Println()
+	fmt.Println("| watchers | changes | sync all | propagation p50 | p99 | max | API server VmRSS before → after | per watcher | API server CPU per watcher per change (net of idle) | this process's CPU per change |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Printf("| %d | %d | %.1f s | %s | %s | %s | %s → %s | %.0f KiB | %.1f µs (%.1f µs raw) | %.0f ms |\n",
+		o.watchers, o.changes, syncTook.Seconds(), ms(pct(lat, 0.50)), ms(pct(lat, 0.99)), ms(lat[len(lat)-1]),
+		mib(rssBefore), mib(rssAfter), perWatchRSS/1024,
+		float64(apiNet)/float64(time.Microsecond)/float64(o.watchers*o.changes),
+		float64(apiCPU)/float64(time.Microsecond)/float64(o.watchers*o.changes),
+		float64(selfCPU)/float64(time.Millisecond)/float64(o.changes))
+	fmt.Printf("\nAPI server idle CPU %.2f%% of a core; changes took %.1f s in all; whole run %.0f s\n",
+		100*idleRate, changeTook.Seconds(), time.Since(start).Seconds())
+	cancelRun()
+	fleet.stop()
+	return nil
+}
+
+// setUp creates the namespace, a Service without a selector (nothing
+// manages its slice but this command) and its one EndpointSlice with n
+// ready endpoints.
+func setUp(ctx context.Context, cs *kubernetes.Clientset, n int) (*discoveryv1.EndpointSlice, error) {
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
+		metav1.CreateOptions{}); err != nil {
+		return nil, err
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: service, Namespace: namespace},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: portName, Port: port}}}}
+	if _, err := cs.CoreV1().Services(namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return nil, err
+	}
+	name, number := portName, int32(port)
+	s := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: service + "-1", Namespace: namespace,
+			Labels: map[string]string{discoveryv1.LabelServiceName: service}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &number}},
+	}
+	for i := range n {
+		s.Endpoints = append(s.Endpoints, endpoint(i))
+	}
+	return cs.DiscoveryV1().EndpointSlices(namespace).Create(ctx, s, metav1.CreateOptions{})
+}
+
+// endpoint is the i-th pod address, ready: 10.244.x.y, never dialled.
+func endpoint(i int) discoveryv1.Endpoint {
+	ready := true
+	return discoveryv1.Endpoint{Addresses: []string{fmt.Sprintf("10.244.%d.%d", 1+i/250, 1+i%250)},
+		Conditions: discoveryv1.EndpointConditions{Ready: &ready}}
+}
+
+// fleet is the watchers. Watcher w records in seen[w][k] when its update
+// callback first receives base+k endpoints: k = 0 is the first sync.
+type fleet struct {
+	base int
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	seen    [][]time.Time
+	cancels []context.CancelFunc
+	errs    []error
+	counts  []atomic.Int64 // watchers that have seen change k
+}
+
+func (f *fleet) start(ctx context.Context, cfg *rest.Config, changes int) error {
+	c := rest.CopyConfig(cfg)
+	// A dialler of its own keeps client-go from sharing one cached
+	// transport, and so one TCP connection, among all the watchers: each
+	// agent has its own connection to the API server.
+	c.Dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	c.UserAgent = "roundabout-agent"
+	sl, err := kubediscovery.RESTSlices(c)
+	if err != nil {
+		return err
+	}
+	src := kubediscovery.New(sl, kubediscovery.Upstream{Service: service, Namespace: namespace, Port: portName}, nil)
+
+	f.mu.Lock()
+	if f.counts == nil {
+		f.counts = make([]atomic.Int64, changes+1)
+	}
+	w := len(f.seen)
+	f.seen = append(f.seen, make([]time.Time, changes+1))
+	wctx, cancel := context.WithCancel(ctx)
+	f.cancels = append(f.cancels, cancel)
+	f.mu.Unlock()
+
+	f.wg.Go(func() {
+		err := src.Watch(wctx, func(set []discovery.Endpoint) { f.update(w, len(set)) })
+		if err != nil {
+			f.mu.Lock()
+			f.errs = append(f.errs, err)
+			f.mu.Unlock()
+		}
+	})
+	return nil
+}
+
+func (f *fleet) update(w, size int) {
+	now := time.Now()
+	k := size - f.base
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if k < 0 || k >= len(f.seen[w]) || !f.seen[w][k].IsZero() {
+		return
+	}
+	f.seen[w][k] = now
+	f.counts[k].Add(1)
+}
+
+// wait returns once n watchers have seen change k.
+func (f *fleet) wait(ctx context.Context, k, n int) error {
+	for f.counts[k].Load() < int64(n) {
+		if ctx.Err() != nil {
+			f.mu.Lock()
+			errs := errors.Join(f.errs...)
+			f.mu.Unlock()
+			return fmt.Errorf("%d of %d watchers saw it: %w", f.counts[k].Load(), n, errors.Join(ctx.Err(), errs))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// since is, for every watcher, how long after sent it saw change k.
+func (f *fleet) since(k int, sent time.Time) []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]time.Duration, 0, len(f.seen))
+	for _, s := range f.seen {
+		out = append(out, s[k].Sub(sent))
+	}
+	return out
+}
+
+func (f *fleet) stop() {
+	f.mu.Lock()
+	for _, c := range f.cancels {
+		c()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+}
+
+// childNamed is the pid of this process's child whose command is name.
+func childNamed(name string) (int, error) {
+	dirs, err := filepath.Glob("/proc/[0-9]*")
+	if err != nil {
+		return 0, err
+	}
+	me := os.Getpid()
+	for _, d := range dirs {
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		f, err := procStat(pid)
+		if err != nil || f.comm != name || f.ppid != me {
+			continue
+		}
+		return pid, nil
+	}
+	return 0, fmt.Errorf("no child process named %s", name)
+}
+
+type stat struct {
+	comm         string
+	ppid         int
+	utime, stime int64 // clock ticks
+}
+
+// procStat reads /proc/pid/stat; the command may hold spaces, so fields
+// are counted from its closing parenthesis.
+func procStat(pid int) (stat, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return stat{}, err
+	}
+	s := string(b)
+	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || closing < open {
+		return stat{}, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	rest := strings.Fields(s[closing+1:]) // rest[0] is field 3, state
+	if len(rest) < 13 {
+		return stat{}, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	var st stat
+	st.comm = s[open+1 : closing]
+	st.ppid, _ = strconv.Atoi(rest[1])
+	st.utime, _ = strconv.ParseInt(rest[11], 10, 64)
+	st.stime, _ = strconv.ParseInt(rest[12], 10, 64)
+	return st, nil
+}
+
+// clockTick is USER_HZ, the unit of utime and stime: 100 on Linux.
+const clockTick = 10 * time.Millisecond
+
+// cpuTime is the process's utime+stime.
+func cpuTime(pid int) time.Duration {
+	st, err := procStat(pid)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(st.utime+st.stime) * clockTick
+}
+
+// vmRSS is the process's resident set in bytes.
+func vmRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func pct(d []time.Duration, q float64) time.Duration {
+	return d[min(len(d)-1, int(q*float64(len(d))))]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
