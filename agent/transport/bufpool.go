@@ -36,7 +36,12 @@ var (
 		return &b
 	}}
 	sendPool = sync.Pool{New: func() any {
-		b := make([]byte, 0, writeBufferSize)
+		b := make([]byte, 0, sendBufferCap)
 		return &b
 	}}
 )
+
+// sendBufferCap leaves room past writeBufferSize for the frame that takes
+// an inline batch over its budget (writeNow), so that the batch does not
+// grow the array.
+const sendBufferCap = writeBufferSize + frameHeaderLen + maxFrameSize

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -212,5 +214,61 @@ func TestIdleConnRunsOnlyItsReaderAndHoldsNoBuffer(t *testing.T) {
 			t.Fatalf("round %d: %v", round, err)
 		}
 		r.waitIdle(t, fmt.Sprintf("after burst %d", round))
+	}
+}
+
+// Close returns once every goroutine of the Conn ended, a health check
+// waiting for its PING's acknowledgement included, and nothing starts one
+// afterwards.
+func TestCloseWaitsForItsGoroutinesAndNoneStartsAfter(t *testing.T) {
+	a, b := tcpPair(t)
+	pings := make(chan struct{}, 16)
+	go func() {
+		preface := make([]byte, len(http2.ClientPreface))
+		if _, err := io.ReadFull(b, preface); err != nil {
+			return
+		}
+		fr := http2.NewFramer(b, b)
+		fr.WriteSettings()
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			if p, ok := f.(*http2.PingFrame); ok && !p.IsAck() {
+				pings <- struct{}{} // and never acknowledged
+			}
+		}
+	}()
+	ready := make(chan struct{})
+	up, err := NewClientConn(a, Config{ProbeAfter: 10 * time.Millisecond, ProbeTimeout: time.Minute}, Events{Ready: func() { close(ready) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-ready
+	down := newConn(nil, roleServer, Config{})
+	s := down.newDownstream(1, []hpack.HeaderField{{Name: ":path", Value: "/x"}}, true)
+	if err := up.Open(s, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pings:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no probe was sent for a request left unanswered")
+	}
+	// The reader, the writer (a stream is open) and the health check
+	// waiting for the probe's acknowledgement.
+	if n := up.procs.Load(); n != 3 {
+		t.Fatalf("%d goroutines run while a probe is outstanding, want 3", n)
+	}
+	up.Close()
+	if n := up.procs.Load(); n != 0 {
+		t.Fatalf("%d goroutines still run once Close returned", n)
+	}
+	up.wake()
+	up.spawn(func() {})
+	up.healthCheck()
+	if n := up.procs.Load(); n != 0 {
+		t.Fatalf("%d goroutines started after Close", n)
 	}
 }
