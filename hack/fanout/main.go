@@ -11,14 +11,21 @@
 //
 //   - propagation: for every watcher and change, the time from the update
 //     call returning to the watcher's update callback receiving the set with
-//     the new endpoint; p50, p99 and max over all of them;
+//     the new endpoint, and the same from the call's start; p50, p99 and
+//     max over all of them;
 //
 //   - the API server's VmRSS before the watchers and once they all synced;
 //
 //   - the API server's CPU (utime+stime) per watcher per change, less what
-//     it spends idle over the same time.
+//     it spends idle over the same time;
 //
-//     eval "$(hack/controlplane/env.sh)" && go run ./hack/fanout -n 1000
+//   - the same for changes to another Service's slice, which the watchers
+//     do not follow.
+//
+// With -kube-proxy each watcher watches instead as kube-proxy does on every
+// node: all EndpointSlices of the cluster, through one informer.
+//
+//	eval "$(hack/controlplane/env.sh)" && go run ./hack/fanout -n 1000
 //
 // The watchers run in this one process, so at large N the propagation
 // figures include this process's own CPU contention on a small machine;
@@ -45,8 +52,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/roundabout-dev/roundabout/agent/discovery"
 	kubediscovery "github.com/roundabout-dev/roundabout/agent/discovery/kubernetes"
@@ -56,8 +66,10 @@ import (
 type options struct {
 	watchers  int
 	changes   int
+	unrelated int
 	endpoints int
 	batch     int
+	kubeProxy bool
 	settle    time.Duration
 	timeout   time.Duration
 }
@@ -65,7 +77,10 @@ type options struct {
 func main() {
 	var o options
 	flag.IntVar(&o.watchers, "n", 100, "watchers, each one agent's discovery of the Service")
-	flag.IntVar(&o.changes, "changes", 5, "endpoint additions to the EndpointSlice, one at a time")
+	flag.IntVar(&o.changes, "changes", 20, "endpoint additions to the EndpointSlice, one at a time")
+	flag.IntVar(&o.unrelated, "unrelated", 20, "then, changes to another Service's EndpointSlice, which the watchers do not follow")
+	flag.BoolVar(&o.kubeProxy, "kube-proxy", false, "watch as kube-proxy does instead: every EndpointSlice of the cluster, "+
+		"one informer per watcher (one per node in a cluster)")
 	flag.IntVar(&o.endpoints, "endpoints", 10, "endpoints in the EndpointSlice at the start")
 	flag.IntVar(&o.batch, "batch", 100, "watchers started at once; the next batch starts once they have synced")
 	flag.DurationVar(&o.settle, "settle", 5*time.Second, "quiet time before each memory and idle CPU reading")
@@ -80,6 +95,7 @@ func main() {
 const (
 	namespace = "fanout"
 	service   = "fan"
+	other     = "other"
 	portName  = "grpc"
 	port      = 50051
 )
@@ -113,7 +129,11 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	slice, err := setUp(ctx, cs, o.endpoints)
+	slice, err := setUp(ctx, cs, service, o.endpoints, true)
+	if err != nil {
+		return err
+	}
+	otherSlice, err := setUp(ctx, cs, other, o.endpoints, false)
 	if err != nil {
 		return err
 	}
@@ -129,7 +149,7 @@ func run(o options) error {
 	for started := 0; started < o.watchers; {
 		n := min(o.batch, o.watchers-started)
 		for range n {
-			if err := fleet.start(ctx, c.Config, o.changes); err != nil {
+			if err := fleet.start(ctx, c.Config, o.changes, o.kubeProxy); err != nil {
 				return err
 			}
 		}
@@ -143,21 +163,25 @@ func run(o options) error {
 	rssAfter := vmRSS(api)
 	fmt.Printf("%d watchers synced in %.1f s\n", o.watchers, syncTook.Seconds())
 
-	var lat []time.Duration
+	var lat, latCall []time.Duration
+	var calls time.Duration
 	selfBefore := cpuTime(os.Getpid())
 	changeStart, apiBefore := time.Now(), cpuTime(api)
 	for k := 1; k <= o.changes; k++ {
 		slice.Endpoints = append(slice.Endpoints, endpoint(o.endpoints+k-1))
+		call := time.Now()
 		updated, err := cs.DiscoveryV1().EndpointSlices(namespace).Update(ctx, slice, metav1.UpdateOptions{})
 		if err != nil {
 			return fmt.Errorf("change %d: %w", k, err)
 		}
 		sent := time.Now()
+		calls += sent.Sub(call)
 		slice = updated
 		if err := fleet.wait(ctx, k, o.watchers); err != nil {
 			return fmt.Errorf("change %d: %w", k, err)
 		}
 		lat = append(lat, fleet.since(k, sent)...)
+		latCall = append(latCall, fleet.since(k, call)...)
 		sleep(ctx, 200*time.Millisecond)
 	}
 	changeTook := time.Since(changeStart)
@@ -165,43 +189,72 @@ func run(o options) error {
 	selfCPU := cpuTime(os.Getpid()) - selfBefore
 	apiNet := time.Duration(float64(apiCPU) - idleRate*float64(changeTook))
 
+	// Changes the watchers do not follow, one every 200 ms: what a change
+	// elsewhere costs per watcher.
+	otherStart, otherBefore := time.Now(), cpuTime(api)
+	for k := 1; k <= o.unrelated; k++ {
+		otherSlice.Endpoints = append(otherSlice.Endpoints, endpoint(o.endpoints+k-1))
+		updated, err := cs.DiscoveryV1().EndpointSlices(namespace).Update(ctx, otherSlice, metav1.UpdateOptions{})
+		if err != nil {
+			return fmt.Errorf("unrelated change %d: %w", k, err)
+		}
+		otherSlice = updated
+		sleep(ctx, 200*time.Millisecond)
+	}
+	otherNet := time.Duration(float64(cpuTime(api)-otherBefore) - idleRate*float64(time.Since(otherStart)))
+
 	slices.Sort(lat)
+	slices.Sort(latCall)
 	perWatchRSS := float64(rssAfter-rssBefore) / float64(o.watchers)
 	fmt.Println()
-	fmt.Println("| watchers | changes | sync all | propagation p50 | p99 | max | API server VmRSS before → after | per watcher | API server CPU per watcher per change (net of idle) | this process's CPU per change |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
-	fmt.Printf("| %d | %d | %.1f s | %s | %s | %s | %s → %s | %.0f KiB | %.1f µs (%.1f µs raw) | %.0f ms |\n",
+	fmt.Println("| watchers | changes | sync all | propagation p50 / p99 / max, from the update call's return | from its start | API server VmRSS before → after | per watcher | API server CPU per watcher per change (net of idle) | this process's CPU per change |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Printf("| %d | %d | %.1f s | %s / %s / %s | %s / %s / %s | %s → %s | %.0f KiB | %.1f µs (%.1f µs raw) | %.0f ms |\n",
 		o.watchers, o.changes, syncTook.Seconds(), ms(pct(lat, 0.50)), ms(pct(lat, 0.99)), ms(lat[len(lat)-1]),
+		ms(pct(latCall, 0.50)), ms(pct(latCall, 0.99)), ms(latCall[len(latCall)-1]),
 		mib(rssBefore), mib(rssAfter), perWatchRSS/1024,
 		float64(apiNet)/float64(time.Microsecond)/float64(o.watchers*o.changes),
 		float64(apiCPU)/float64(time.Microsecond)/float64(o.watchers*o.changes),
 		float64(selfCPU)/float64(time.Millisecond)/float64(o.changes))
-	fmt.Printf("\nAPI server idle CPU %.2f%% of a core; changes took %.1f s in all; whole run %.0f s\n",
-		100*idleRate, changeTook.Seconds(), time.Since(start).Seconds())
+	mode := "the agent's discovery (one Service's slices)"
+	if o.kubeProxy {
+		mode = "kube-proxy's watch (every slice of the cluster)"
+	}
+	fmt.Printf("\nwatchers: %s\n", mode)
+	if o.unrelated > 0 {
+		fmt.Printf("a change to another Service's slice: API server CPU %.1f µs per watcher (net of idle), over %d changes\n",
+			float64(otherNet)/float64(time.Microsecond)/float64(o.watchers*o.unrelated), o.unrelated)
+	}
+	fmt.Printf("update call %s on average (a watcher may see a change before the call returns: negative figures);"+
+		" API server idle CPU %.2f%% of a core; changes took %.1f s in all; whole run %.0f s\n",
+		ms(calls/time.Duration(o.changes)), 100*idleRate, changeTook.Seconds(), time.Since(start).Seconds())
 	cancelRun()
 	fleet.stop()
 	return nil
 }
 
-// setUp creates the namespace, a Service without a selector (nothing
-// manages its slice but this command) and its one EndpointSlice with n
-// ready endpoints.
-func setUp(ctx context.Context, cs *kubernetes.Clientset, n int) (*discoveryv1.EndpointSlice, error) {
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
-		metav1.CreateOptions{}); err != nil {
-		return nil, err
+// setUp creates (with the namespace, when ns is set) a Service named name
+// without a selector (nothing manages its slice but this command) and its
+// one EndpointSlice with n ready endpoints.
+func setUp(ctx context.Context, cs *kubernetes.Clientset, name string, n int, ns bool) (*discoveryv1.EndpointSlice, error) {
+	if ns {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
+			metav1.CreateOptions{}); err != nil {
+			return nil, err
+		}
 	}
+	service := name
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: service, Namespace: namespace},
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: portName, Port: port}}}}
 	if _, err := cs.CoreV1().Services(namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		return nil, err
 	}
-	name, number := portName, int32(port)
+	pname, number := portName, int32(port)
 	s := &discoveryv1.EndpointSlice{
 		ObjectMeta: metav1.ObjectMeta{Name: service + "-1", Namespace: namespace,
 			Labels: map[string]string{discoveryv1.LabelServiceName: service}},
 		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &number}},
+		Ports:       []discoveryv1.EndpointPort{{Name: &pname, Port: &number}},
 	}
 	for i := range n {
 		s.Endpoints = append(s.Endpoints, endpoint(i))
@@ -229,7 +282,7 @@ type fleet struct {
 	counts  []atomic.Int64 // watchers that have seen change k
 }
 
-func (f *fleet) start(ctx context.Context, cfg *rest.Config, changes int) error {
+func (f *fleet) start(ctx context.Context, cfg *rest.Config, changes int, kubeProxy bool) error {
 	c := rest.CopyConfig(cfg)
 	// A dialler of its own keeps client-go from sharing one cached
 	// transport, and so one TCP connection, among all the watchers: each
@@ -240,7 +293,13 @@ func (f *fleet) start(ctx context.Context, cfg *rest.Config, changes int) error 
 	if err != nil {
 		return err
 	}
-	src := kubediscovery.New(sl, kubediscovery.Upstream{Service: service, Namespace: namespace, Port: portName}, nil)
+	follow := func(ctx context.Context, update func(size int)) error {
+		src := kubediscovery.New(sl, kubediscovery.Upstream{Service: service, Namespace: namespace, Port: portName}, nil)
+		return src.Watch(ctx, func(set []discovery.Endpoint) { update(len(set)) })
+	}
+	if kubeProxy {
+		follow = func(ctx context.Context, update func(size int)) error { return watchAll(ctx, sl, update) }
+	}
 
 	f.mu.Lock()
 	if f.counts == nil {
@@ -253,7 +312,7 @@ func (f *fleet) start(ctx context.Context, cfg *rest.Config, changes int) error 
 	f.mu.Unlock()
 
 	f.wg.Go(func() {
-		err := src.Watch(wctx, func(set []discovery.Endpoint) { f.update(w, len(set)) })
+		err := follow(wctx, func(size int) { f.update(w, size) })
 		if err != nil {
 			f.mu.Lock()
 			f.errs = append(f.errs, err)
@@ -400,3 +459,39 @@ func pct(d []time.Duration, q float64) time.Duration {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+// kubeProxySelector is the label selector of kube-proxy's EndpointSlice
+// informer: every slice of the cluster but headless Services' and those of
+// Services another proxy serves.
+const kubeProxySelector = "!service.kubernetes.io/headless,!service.kubernetes.io/service-proxy-name"
+
+// watchAll watches as kube-proxy does, every EndpointSlice of the cluster
+// through one informer, and calls update with the number of endpoints of
+// the followed Service's slice whenever it is added or changes.
+func watchAll(ctx context.Context, sl kubediscovery.Slices, update func(size int)) error {
+	all := sl(metav1.NamespaceAll)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.LabelSelector = kubeProxySelector
+			return all.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.LabelSelector = kubeProxySelector
+			return all.Watch(ctx, opts)
+		},
+	}
+	inf := cache.NewSharedIndexInformer(lw, &discoveryv1.EndpointSlice{}, 0, cache.Indexers{})
+	seen := func(obj any) {
+		if s, ok := obj.(*discoveryv1.EndpointSlice); ok && s.Namespace == namespace && s.Labels[discoveryv1.LabelServiceName] == service {
+			update(len(s.Endpoints))
+		}
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    seen,
+		UpdateFunc: func(_, obj any) { seen(obj) },
+	}); err != nil {
+		return err
+	}
+	inf.RunWithContext(ctx)
+	return nil
+}
