@@ -221,10 +221,13 @@ func run(o options) error {
 		mode = "kube-proxy's watch (every slice of the cluster)"
 	}
 	fmt.Printf("\nwatchers: %s\n", mode)
+	fmt.Printf("API server CPU per change, net of idle: %.2f ms for a change the watchers follow", float64(apiNet)/float64(time.Millisecond)/float64(o.changes))
 	if o.unrelated > 0 {
-		fmt.Printf("a change to another Service's slice: API server CPU %.1f µs per watcher (net of idle), over %d changes\n",
+		fmt.Printf(", %.2f ms (%.1f µs per watcher) for one to another Service's slice, over %d changes",
+			float64(otherNet)/float64(time.Millisecond)/float64(o.unrelated),
 			float64(otherNet)/float64(time.Microsecond)/float64(o.watchers*o.unrelated), o.unrelated)
 	}
+	fmt.Println()
 	fmt.Printf("update call %s on average (a watcher may see a change before the call returns: negative figures);"+
 		" API server idle CPU %.2f%% of a core; changes took %.1f s in all; whole run %.0f s\n",
 		ms(calls/time.Duration(o.changes)), 100*idleRate, changeTook.Seconds(), time.Since(start).Seconds())
