@@ -106,9 +106,11 @@ func (p *Pool) eject(e *Endpoint, why zap.Field) {
 	e.ejected = true
 	e.ejectedUntil = time.Now().Add(d)
 	e.mu.Unlock()
+	p.publishLocked()
+	// Logged once the picker no longer has the endpoint, so that a reader
+	// of the log line finds it out of rotation.
 	e.log.Warn("endpoint ejected", zap.Duration("for", d), why)
 	e.metrics.Ejected()
-	p.publishLocked()
 	p.afterLocked(d, e.readmit)
 }
 
