@@ -132,8 +132,9 @@ type Conn struct {
 	closing        bool // close once the queued frames are flushed
 	aborting       bool // closing for an error: only control frames are still written
 	closed         bool
-	healthTimer    *time.Timer // client role: the next health check, see keepalive.go
-	healthArmed    bool        // healthTimer is set or its check runs
+	healthGroup    *healthGroup // client role: the health checks' group, see keepalive.go
+	healthArmed    bool         // a stream opened since the last check that found none
+	healthBusy     bool         // a health check runs
 }
 
 func newConn(nc net.Conn, r role, cfg Config) *Conn {
@@ -195,6 +196,7 @@ func NewClientConn(nc net.Conn, cfg Config, ev Events) (*Conn, error) {
 		return nil, fmt.Errorf("write client settings: %w", err)
 	}
 	c.started = true
+	c.joinHealth()
 	c.enableWriter()
 	c.spawn(c.readLoop)
 	return c, nil

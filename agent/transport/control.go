@@ -201,11 +201,9 @@ func (c *Conn) fail(err error) {
 		c.mu.Lock()
 		c.closed = true
 		c.err = err
-		if c.healthTimer != nil {
-			c.healthTimer.Stop()
-		}
 		streams := c.allStreamsLocked()
 		c.mu.Unlock()
+		c.leaveHealth()
 		close(c.done)
 		c.nc.Close()
 		for _, s := range streams {

@@ -58,9 +58,10 @@
 // poller as net.Conn does (sendbuf.go): the system calls of net.Conn wake
 // the runtime's monitor thread whenever the process was idle, which at a
 // sidecar's request rates cost more than the calls themselves. A
-// client-role Conn also runs health checks on a timer, armed only while
-// streams are open, that ping a connection on which requests wait with
-// nothing read (keepalive.go). Nothing in the data path starts a goroutine
-// per stream, and Close returns once the Conn's goroutines, timers'
-// included, have ended; none starts after that.
+// client-role Conn also runs health checks while streams are open, each on
+// a goroutine of its own started by a timer that the client-role Conns
+// share, that ping a connection on which requests wait with nothing read
+// (keepalive.go). Nothing in the data path starts a goroutine per stream
+// or sets a timer, and Close returns once the Conn's goroutines, health
+// checks included, have ended; none starts after that.
 package transport

@@ -76,7 +76,7 @@ type health struct {
 
 	// quietSince is when the health checks last saw a frame read or no
 	// stream open. It is written by armHealthLocked while no check runs,
-	// and by the checks, one at a time.
+	// and by the checks, one at a time (Conn.healthBusy).
 	quietSince time.Time
 }
 
@@ -109,48 +109,130 @@ func (c Config) healthTick() time.Duration {
 	return max(d/4, minHealthTick)
 }
 
-// armHealthLocked starts the health checks of a client-role connection
-// when a stream opens and they do not run; c.mu is held. The checks run on
-// a timer, every healthTick while streams are open, and stop at the first
-// check that finds none, so that an idle connection runs nothing for them.
+// The health checks of client-role Conns run on one timer per tick
+// duration (healthGroup), which runs while such Conns exist, and not on a
+// timer or goroutine per Conn: opening a stream only marks its Conn armed
+// (armHealthLocked), so that the request path sets no timer, which would
+// wake an idle processor of the scheduler for every first request of a
+// quiet connection. Each tick starts a check (healthCheck) on a goroutine
+// of the Conn for every armed Conn; a check disarms its Conn when it finds
+// no stream open. An idle connection is never checked, and runs nothing.
+var healthGroups = struct {
+	sync.Mutex
+	byTick map[time.Duration]*healthGroup
+}{byTick: map[time.Duration]*healthGroup{}}
+
+// healthGroup is the Conns whose health checks share one tick.
+type healthGroup struct {
+	tick  time.Duration
+	mu    sync.Mutex
+	conns map[*Conn]struct{}
+	timer *time.Timer
+}
+
+// joinHealth adds a new client-role Conn to the group of its tick, before
+// any goroutine of the Conn runs.
+func (c *Conn) joinHealth() {
+	if c.cfg.KeepaliveTime == 0 && c.cfg.ProbeAfter == 0 {
+		return
+	}
+	tick := c.cfg.healthTick()
+	healthGroups.Lock()
+	defer healthGroups.Unlock()
+	g := healthGroups.byTick[tick]
+	if g == nil {
+		g = &healthGroup{tick: tick, conns: map[*Conn]struct{}{}}
+		g.timer = time.AfterFunc(tick, g.run)
+		healthGroups.byTick[tick] = g
+	}
+	g.mu.Lock()
+	g.conns[c] = struct{}{}
+	g.mu.Unlock()
+	c.healthGroup = g
+}
+
+// leaveHealth takes a Conn that failed out of its group, and ends the
+// group with its last Conn.
+func (c *Conn) leaveHealth() {
+	g := c.healthGroup
+	if g == nil {
+		return
+	}
+	healthGroups.Lock()
+	defer healthGroups.Unlock()
+	g.mu.Lock()
+	delete(g.conns, c)
+	empty := len(g.conns) == 0
+	g.mu.Unlock()
+	if empty {
+		g.timer.Stop()
+		delete(healthGroups.byTick, g.tick)
+	}
+}
+
+// run is one tick of a group: it starts the check of every armed Conn
+// whose previous check has ended.
+func (g *healthGroup) run() {
+	var due []*Conn
+	g.mu.Lock()
+	if len(g.conns) == 0 {
+		g.mu.Unlock()
+		return
+	}
+	for c := range g.conns {
+		if c.takeHealthTick() {
+			due = append(due, c)
+		}
+	}
+	g.timer.Reset(g.tick)
+	g.mu.Unlock()
+	for _, c := range due {
+		c.spawn(c.healthCheck)
+	}
+}
+
+// armHealthLocked marks a client-role Conn for health checks when a stream
+// opens; c.mu is held.
 func (c *Conn) armHealthLocked() {
-	if c.healthArmed || c.closed || c.role != roleClient || (c.cfg.KeepaliveTime == 0 && c.cfg.ProbeAfter == 0) {
+	if c.healthArmed || c.healthGroup == nil {
 		return
 	}
 	c.healthArmed = true
 	// The connection was idle until now: it has been quiet for no time.
 	c.health.quietSince = time.Now()
-	if c.healthTimer == nil {
-		c.healthTimer = time.AfterFunc(c.cfg.healthTick(), c.healthCheck)
-		return
-	}
-	c.healthTimer.Reset(c.cfg.healthTick())
 }
 
-// healthCheck is one tick of the health checks: it sends a probe or a
-// keepalive PING when the connection has been quiet long enough, and waits
-// for its acknowledgement, then sets the timer for the next tick while
-// streams are open.
-func (c *Conn) healthCheck() {
-	if !c.enter() {
-		return
+// takeHealthTick reports whether a check is due: the Conn is armed and its
+// previous check ended.
+func (c *Conn) takeHealthTick() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.healthArmed || c.healthBusy || c.closed {
+		return false
 	}
-	defer c.ended()
+	c.healthBusy = true
+	return true
+}
+
+// healthCheck is one tick of the health checks of a Conn: it sends a probe
+// or a keepalive PING when the connection has been quiet long enough, and
+// waits for its acknowledgement. It disarms the Conn when no stream is
+// open.
+func (c *Conn) healthCheck() {
 	h := &c.health
 	now := time.Now()
 	inFlight, nextID := c.openStreams()
 	if c.readAny.Swap(false) || inFlight == 0 {
 		h.quietSince = now
-	} else if err := c.checkHealth(now.Sub(h.quietSince), nextID, inFlight); errors.Is(err, ErrPingTimeout) {
-		return
+	} else {
+		c.checkHealth(now.Sub(h.quietSince), nextID, inFlight)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.active > 0 && !c.closed {
-		c.healthTimer.Reset(c.cfg.healthTick())
-		return
+	c.healthBusy = false
+	if c.active == 0 {
+		c.healthArmed = false
 	}
-	c.healthArmed = false
 }
 
 // openStreams returns the number of streams the server has been sent and
