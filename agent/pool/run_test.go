@@ -1,8 +1,8 @@
 package pool
 
 import (
+	"io"
 	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -51,10 +51,35 @@ func (s *scriptedServer) serve() {
 				continue
 			}
 			s.served <- c
-			go (&http2.Server{}).ServeConn(c, &http2.ServeConnOpts{Handler: http.NotFoundHandler()})
+			go serveH2(c)
 		case <-s.done:
 			c.Close()
 			return
+		}
+	}
+}
+
+// serveH2 is the server's side of an HTTP/2 connection that carries no
+// request: it reads the client's preface, sends its SETTINGS and
+// acknowledges the client's until the connection ends.
+func serveH2(c net.Conn) {
+	defer c.Close()
+	if _, err := io.ReadFull(c, make([]byte, len(http2.ClientPreface))); err != nil {
+		return
+	}
+	fr := http2.NewFramer(c, c)
+	if err := fr.WriteSettings(); err != nil {
+		return
+	}
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+			if err := fr.WriteSettingsAck(); err != nil {
+				return
+			}
 		}
 	}
 }
