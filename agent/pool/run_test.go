@@ -3,6 +3,7 @@ package pool
 import (
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,5 +156,47 @@ func TestRunResetsBackoffAfterAConnection(t *testing.T) {
 	}
 	if len(loud) != 2 {
 		t.Fatalf("%d failed attempts logged above debug level (%q), want one per run of failures, 2", len(loud), loud)
+	}
+}
+
+// TestFailingEndpointLogsOnce: an endpoint that refuses every connection
+// is logged once above debug level when its attempts start failing, and
+// once more when ejection has decided about it (here refused: one
+// endpoint of one may not be ejected), however many attempts fail after.
+func TestFailingEndpointLogsOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().String()
+	ln.Close()
+
+	core, logs := observer.New(zapcore.DebugLevel)
+	b, err := balancer.Get("round-robin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := New(Config{Upstream: "greet", Logger: zap.New(core), BackoffBase: time.Millisecond, BackoffMax: 4 * time.Millisecond,
+		EjectFailures: 2, MaxEjectionPercent: 50}, b)
+	t.Cleanup(func() { p.Close(t.Context()) })
+	p.Update([]discovery.Endpoint{{Addr: refused}})
+
+	deadline := time.Now().Add(10 * time.Second)
+	for logs.FilterFieldKey("retry_in").Len() < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d failed attempts in 10 s, want 20", logs.FilterFieldKey("retry_in").Len())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var loud []string
+	for _, e := range logs.All() {
+		if e.Level > zapcore.DebugLevel {
+			loud = append(loud, e.Message)
+		}
+	}
+	want := []string{"endpoint added", "endpoint connect failed; retrying with backoff",
+		"endpoint not ejected: too many endpoints ejected already"}
+	if strings.Join(loud, "|") != strings.Join(want, "|") {
+		t.Fatalf("lines above debug level after 20 failed attempts: %q, want %q", loud, want)
 	}
 }
