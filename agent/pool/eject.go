@@ -95,6 +95,9 @@ func (p *Pool) eject(e *Endpoint, why zap.Field) {
 		e.mu.Lock()
 		e.failures = 0
 		e.mu.Unlock()
+		if p.cfg.MaxEjectionPercent == 0 {
+			return // ejection is off
+		}
 		e.log.Warn("endpoint not ejected: too many endpoints ejected already",
 			zap.Int("max_ejection_percent", p.cfg.MaxEjectionPercent), why)
 		return
