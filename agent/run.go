@@ -70,8 +70,9 @@ func newAgent(cfg *config.Config, log *zap.Logger, m *metrics.Metrics) (*agent, 
 		return nil, err
 	}
 	var pools []*pool.Pool
+	release := &memoryReleaser{log: log}
 	for _, up := range cfg.Upstreams {
-		u, err := newUpstream(cfg, up, b, place.subset(), newSource, log, m)
+		u, err := newUpstream(cfg, up, b, place.subset(), newSource, release.dialWaveEnded, log, m)
 		if err != nil {
 			a.closeListeners()
 			return nil, err

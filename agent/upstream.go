@@ -53,7 +53,7 @@ type source struct {
 type sourceFunc func(name string) (source, error)
 
 func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, sub pool.Subset, newSource sourceFunc,
-	log *zap.Logger, m *metrics.Metrics) (*upstream, error) {
+	dialWaveEnded func(int), log *zap.Logger, m *metrics.Metrics) (*upstream, error) {
 	src, err := newSource(up.Name)
 	if err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func newUpstream(cfg *config.Config, up config.Upstream, b balancer.Builder, sub
 	p := pool.New(pool.Config{
 		Upstream: name, Transport: tcfg, EjectFailures: cfg.EjectFailures, EjectBackoff: cfg.EjectBackoff,
 		MaxEjectionPercent: cfg.MaxEjectionPercent, DrainTimeout: cfg.DrainTimeout, Subset: sub,
-		Metrics: m.Upstream(name), Logger: log,
+		Metrics: m.Upstream(name), Logger: log, DialWaveEnded: dialWaveEnded,
 	}, b)
 	px := proxy.New(proxy.Config{Upstream: name, HashHeader: cfg.HashHeader,
 		Transport: transport.Config{MaxConcurrentStreams: uint32(cfg.MaxConcurrentStreams),

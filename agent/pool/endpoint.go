@@ -41,6 +41,9 @@ type Endpoint struct {
 	// dialled is set once the first connection attempt has ended: the
 	// connection is in the picker, or the attempt failed.
 	dialled atomic.Bool
+	// wave is the dial wave the endpoint was added in, if any; set before
+	// run starts.
+	wave *dialWave
 
 	mu           sync.Mutex
 	removed      bool
@@ -105,7 +108,7 @@ func (e *Endpoint) run() {
 			if failures <= e.pool.cfg.EjectFailures {
 				e.connFailed()
 			}
-			e.dialled.Store(true)
+			e.attempted()
 			e.sleep(d)
 			continue
 		}
@@ -215,7 +218,7 @@ func (e *Endpoint) serve(c *transport.Conn, away <-chan struct{}) {
 	e.succeeded()
 	e.log.Info("endpoint connected")
 	e.pool.publish()
-	e.dialled.Store(true)
+	e.attempted()
 	e.readmit()
 	select {
 	case <-c.Done():
@@ -285,4 +288,15 @@ func (e *Endpoint) remove() {
 	e.removed = true
 	e.mu.Unlock()
 	e.cancel()
+}
+
+// attempted records that a connection attempt ended, and ends the
+// endpoint's dial wave when it was the wave's last first attempt.
+func (e *Endpoint) attempted() {
+	if !e.dialled.CompareAndSwap(false, true) || e.wave == nil {
+		return
+	}
+	if e.wave.left.Add(-1) == 0 && e.ctx.Err() == nil {
+		e.pool.cfg.DialWaveEnded(e.wave.n)
+	}
 }

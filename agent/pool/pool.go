@@ -59,6 +59,24 @@ type Config struct {
 	Metrics *metrics.Upstream
 	// Logger receives one line per state change.
 	Logger *zap.Logger
+	// DialWaveEnded, when set, is called once the first connection
+	// attempts of the endpoints that one change of the endpoint set added
+	// have all ended, when that change added at least largeDialWave of
+	// them; n is how many. Their handshakes take memory all at once that
+	// is garbage afterwards, which the callee may give back to the system.
+	// It is called on a goroutine of the pool, with no lock held.
+	DialWaveEnded func(n int)
+}
+
+// largeDialWave is the fewest endpoints added at once that call
+// Config.DialWaveEnded.
+const largeDialWave = 64
+
+// dialWave counts down the first connection attempts of the endpoints one
+// change of the endpoint set added.
+type dialWave struct {
+	n    int
+	left atomic.Int32
 }
 
 // Subset is how a Pool chooses the endpoints it connects to among the
@@ -212,11 +230,22 @@ func (p *Pool) SetSubset(s Subset) {
 func (p *Pool) applyLocked() {
 	chosen := subset.Select(p.discovered, p.subset.Size, p.subset.Position)
 	want := make(map[string]bool, len(chosen))
+	var added []*Endpoint
 	for _, addr := range chosen {
 		want[addr] = true
 		if _, ok := p.endpoints[addr]; !ok {
-			p.addLocked(addr)
+			added = append(added, p.addLocked(addr))
 		}
+	}
+	if len(added) >= largeDialWave && p.cfg.DialWaveEnded != nil {
+		w := &dialWave{n: len(added)}
+		w.left.Store(int32(len(added)))
+		for _, e := range added {
+			e.wave = w
+		}
+	}
+	for _, e := range added {
+		p.wg.Go(e.run)
 	}
 	for addr, e := range p.endpoints {
 		if !want[addr] {
@@ -226,11 +255,12 @@ func (p *Pool) applyLocked() {
 	p.publishLocked()
 }
 
-func (p *Pool) addLocked(addr string) {
+// addLocked adds the endpoint at addr; the caller starts its run loop.
+func (p *Pool) addLocked(addr string) *Endpoint {
 	e := newEndpoint(p, addr)
 	p.endpoints[addr] = e
 	p.log.Info("endpoint added", zap.String("endpoint", addr))
-	p.wg.Go(e.run)
+	return e
 }
 
 func (p *Pool) removeLocked(e *Endpoint) {

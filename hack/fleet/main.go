@@ -243,21 +243,32 @@ func (a *agent) waitReady(want int) error {
 	return fmt.Errorf("agent %s: %d of %d endpoints ready after a minute (log: %s)", a.admin, last, want, a.log.Name())
 }
 
-// goroutines reads go_goroutines from the agent's /metrics.
-func (a *agent) goroutines() (int, error) {
+// runtimeMetrics reads, from the agent's /metrics, its goroutines and the
+// bytes its Go heap and goroutine stacks hold.
+func (a *agent) runtimeMetrics() (goroutines, heapKiB, stackKiB int, err error) {
 	resp, err := http.Get("http://" + a.admin + "/metrics")
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
 	defer resp.Body.Close()
+	want := map[string]*int{"go_goroutines": &goroutines, "go_memstats_heap_inuse_bytes": &heapKiB, "go_memstats_stack_inuse_bytes": &stackKiB}
+	found := 0
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		if dst, known := want[name]; ok && known {
 			f, err := strconv.ParseFloat(v, 64)
-			return int(f), err
+			if err != nil {
+				return 0, 0, 0, fmt.Errorf("%s: %w", name, err)
+			}
+			*dst = int(f)
+			found++
 		}
 	}
-	return 0, errors.New("no go_goroutines in /metrics")
+	if found != len(want) {
+		return 0, 0, 0, errors.New("/metrics lacks go_goroutines, go_memstats_heap_inuse_bytes or go_memstats_stack_inuse_bytes")
+	}
+	return goroutines, heapKiB / 1024, stackKiB / 1024, sc.Err()
 }
 
 // status reads fields of /proc/PID/status, in KiB or counts.
@@ -294,11 +305,16 @@ func cpuTicks(pid int) (int, error) {
 	return u + st, errors.Join(err1, err2)
 }
 
+// idleSettle is how long the live scenario leaves the agent alone, once
+// every endpoint is ready, before it measures the idle agent.
+const idleSettle = 5 * time.Second
+
 // clockTicks is USER_HZ, 100 on every Linux this runs on.
 const clockTicks = 100
 
 type sample struct {
 	rss, hwm, threads, goroutines int
+	heap, stacks                  int // KiB in use by the Go heap and goroutine stacks
 }
 
 func (a *agent) sample() (sample, error) {
@@ -306,11 +322,11 @@ func (a *agent) sample() (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	g, err := a.goroutines()
+	g, heap, stacks, err := a.runtimeMetrics()
 	if err != nil {
 		return sample{}, err
 	}
-	return sample{rss: st["VmRSS"], hwm: st["VmHWM"], threads: st["Threads"], goroutines: g}, nil
+	return sample{rss: st["VmRSS"], hwm: st["VmHWM"], threads: st["Threads"], goroutines: g, heap: heap, stacks: stacks}, nil
 }
 
 // call sends n unary Greet calls through the agent, 50 at a time.
@@ -367,6 +383,10 @@ func live(o options, missed *bool) error {
 		return err
 	}
 	connected := time.Since(start)
+	// Idle means settled: the agent gives back what the dial wave freed
+	// once the wave's last attempt has ended, just after the last
+	// endpoint turned ready.
+	time.Sleep(idleSettle)
 	idle, err := a.sample()
 	if err != nil {
 		return err
@@ -381,17 +401,19 @@ func live(o options, missed *bool) error {
 	}
 	n := o.servers - 1
 	fmt.Printf("\n## live: one agent over %d live endpoints (--subset-size 0), all connected in %s\n\n", o.servers, connected.Round(time.Millisecond))
-	fmt.Println("| | VmRSS MiB | VmHWM MiB | goroutines | threads |")
-	fmt.Println("|---|---|---|---|---|")
+	fmt.Println("| | VmRSS MiB | VmHWM MiB | Go heap in use MiB | stacks MiB | goroutines | threads |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	row := func(name string, s sample) {
-		fmt.Printf("| %s | %.1f | %.1f | %d | %d |\n", name, mib(s.rss), mib(s.hwm), s.goroutines, s.threads)
+		fmt.Printf("| %s | %.1f | %.1f | %.1f | %.1f | %d | %d |\n", name, mib(s.rss), mib(s.hwm), mib(s.heap), mib(s.stacks), s.goroutines, s.threads)
 	}
 	row("1 endpoint, idle", base)
 	row(fmt.Sprintf("%d endpoints, idle", o.servers), idle)
 	row(fmt.Sprintf("after %d calls (%d failed)", o.calls, failed), loaded)
-	fmt.Printf("\nper further connection: %.1f KiB VmRSS idle, %.1f KiB after the calls, %.2f goroutines\n\n",
-		float64(idle.rss-base.rss)/float64(n), float64(loaded.rss-base.rss)/float64(n),
-		float64(idle.goroutines-base.goroutines)/float64(n))
+	per := func(a, b int) float64 { return float64(a-b) / float64(n) }
+	fmt.Printf("\nper further connection: %.1f KiB VmRSS idle (Go heap %.1f, stacks %.1f), %.1f KiB after the calls (Go heap %.1f, stacks %.1f), %.2f goroutines\n\n",
+		per(idle.rss, base.rss), per(idle.heap, base.heap), per(idle.stacks, base.stacks),
+		per(loaded.rss, base.rss), per(loaded.heap, base.heap), per(loaded.stacks, base.stacks),
+		per(idle.goroutines, base.goroutines))
 	check(missed, "idle connection ≤ 32 KiB VmRSS", float64(idle.rss-base.rss)/float64(n) <= 32,
 		"%.1f KiB", float64(idle.rss-base.rss)/float64(n))
 	// A goroutine or two of the agent's own (a writer finishing, a GC
