@@ -47,11 +47,14 @@ func (c *call) send(link func(*transport.Conn) error) *pool.Endpoint {
 		if err != nil {
 			return nil
 		}
+		// The first attempt's Begin reads the clock for the call as well
+		// (c.began is zero until then), so that a call reads it once to
+		// begin and once to end.
+		c.att = ep.Begin(c.began)
 		if c.attempts == 0 {
-			c.began = time.Now()
+			c.began = c.att.Began()
 		}
 		c.attempts++
-		c.att = ep.Begin(c.began)
 		if link(conn) == nil {
 			return ep
 		}
@@ -81,10 +84,9 @@ func (c *call) Done(res transport.Result) bool {
 	// Done may run at any time: the attempt that ended is taken out first.
 	att := c.att
 	c.att = pool.Attempt{}
-	now := time.Now()
-	res.Code = c.status(res.Code, now)
+	res.Code = c.status(res.Code)
 	if c.p.log.Core().Enabled(zap.DebugLevel) {
-		c.logDone(&att, res, now.Sub(att.Began()))
+		c.logDone(&att, res, time.Since(att.Began()))
 	}
 	retried := res.Retryable && c.retry()
 	att.End(res, retried)
@@ -95,8 +97,8 @@ func (c *call) Done(res transport.Result) bool {
 // code. A reset ends a call as CANCELLED, but when it came once the
 // client's deadline had passed (a gRPC client resets its call then, as a
 // gRPC server does when the propagated deadline passes) the client sees
-// DEADLINE_EXCEEDED.
-func (c *call) status(code codes.Code, now time.Time) codes.Code {
+// DEADLINE_EXCEEDED. Only that case reads the clock.
+func (c *call) status(code codes.Code) codes.Code {
 	if code != codes.Canceled {
 		return code
 	}
@@ -105,7 +107,7 @@ func (c *call) status(code codes.Code, now time.Time) codes.Code {
 		return code
 	}
 	timeout, ok := parseTimeout(v)
-	if !ok || now.Sub(c.began) < timeout-deadlineSlack(timeout) {
+	if !ok || time.Since(c.began) < timeout-deadlineSlack(timeout) {
 		return code
 	}
 	return codes.DeadlineExceeded
