@@ -7,7 +7,8 @@
 //	roundabout_agent_request_duration_seconds{upstream}        RPC duration histogram
 //	roundabout_agent_requests_in_flight{upstream,endpoint}     RPCs started and not yet finished
 //	roundabout_agent_ejections_total{upstream,endpoint}        outlier ejections
-//	roundabout_agent_endpoints{upstream,state}                 endpoints by state
+//	roundabout_agent_endpoints{upstream,state}                 endpoints of the subset in use, by state
+//	roundabout_agent_discovered_endpoints{upstream}            endpoints discovery lists, subset or not
 //	roundabout_agent_strategy_info{upstream,strategy}          1 for the strategy in use
 //
 // The code of requests_total is the gRPC status the client received, by
@@ -71,12 +72,13 @@ var DurationBuckets = []float64{
 
 // Metrics is the agent's set of metric vectors. It is safe for concurrent use.
 type Metrics struct {
-	requests  *prometheus.CounterVec
-	duration  *prometheus.HistogramVec
-	inFlight  *prometheus.GaugeVec
-	ejections *prometheus.CounterVec
-	endpoints *prometheus.GaugeVec
-	strategy  *prometheus.GaugeVec
+	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	inFlight   *prometheus.GaugeVec
+	ejections  *prometheus.CounterVec
+	endpoints  *prometheus.GaugeVec
+	discovered *prometheus.GaugeVec
+	strategy   *prometheus.GaugeVec
 
 	mu        sync.Mutex
 	upstreams map[string]*Upstream
@@ -108,13 +110,17 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: Namespace, Name: "endpoints",
 			Help: "Endpoints of an upstream by state: ready, connecting, ejected or draining.",
 		}, []string{labelUpstream, labelState}),
+		discovered: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "discovered_endpoints",
+			Help: "Endpoints discovery lists for an upstream; the agent connects to the subset of them that endpoints counts.",
+		}, []string{labelUpstream}),
 		strategy: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "strategy_info",
 			Help: "Balancing strategy in use for an upstream; the value is always 1.",
 		}, []string{labelUpstream, labelStrategy}),
 		upstreams: map[string]*Upstream{},
 	}
-	reg.MustRegister(m.requests, m.duration, m.inFlight, m.ejections, m.endpoints, m.strategy)
+	reg.MustRegister(m.requests, m.duration, m.inFlight, m.ejections, m.endpoints, m.discovered, m.strategy)
 	return m
 }
 

@@ -150,6 +150,9 @@ func TestSetEndpointsAndNoEndpoint(t *testing.T) {
 	u.NoEndpoint()
 	checkValue(t, m.endpoints.WithLabelValues("greet", "ready"), 2)
 	checkValue(t, m.endpoints.WithLabelValues("greet", "ejected"), 1)
+	u.SetDiscovered(1000)
+	u.SetDiscovered(999)
+	checkValue(t, m.discovered.WithLabelValues("greet"), 999)
 	checkValue(t, m.requests.WithLabelValues("greet", NoEndpoint, CodeNoEndpoint), 2)
 	if n := testutil.CollectAndCount(m.requests); n != 1 {
 		t.Fatalf("request series = %d, want only the NoEndpoint one", n)

@@ -89,6 +89,15 @@ func (u *Upstream) SetEndpoints(state string, n int) {
 	u.m.endpoints.WithLabelValues(u.name, state).Set(float64(n))
 }
 
+// SetDiscovered records that discovery lists n endpoints, of which the
+// subset in use is counted by SetEndpoints.
+func (u *Upstream) SetDiscovered(n int) {
+	if u == nil {
+		return
+	}
+	u.m.discovered.WithLabelValues(u.name).Set(float64(n))
+}
+
 // NoEndpoint counts a request the agent answered with UNAVAILABLE because
 // no endpoint was usable.
 func (u *Upstream) NoEndpoint() {

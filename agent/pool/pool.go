@@ -229,6 +229,7 @@ func (p *Pool) SetSubset(s Subset) {
 // to it are dialled, those that left it are drained and closed.
 func (p *Pool) applyLocked() {
 	chosen := subset.Select(p.discovered, p.subset.Size, p.subset.Position)
+	p.cfg.Metrics.SetDiscovered(len(p.discovered))
 	want := make(map[string]bool, len(chosen))
 	var added []*Endpoint
 	for _, addr := range chosen {
