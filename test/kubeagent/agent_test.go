@@ -2,7 +2,6 @@ package kubeagent
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,7 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/roundabout-dev/roundabout/agent/filewatch/filewatchtest"
-	"github.com/roundabout-dev/roundabout/localcluster/controlplane"
+	"github.com/roundabout-dev/roundabout/localcluster/controlplane/controlplanetest"
 	"github.com/roundabout-dev/roundabout/localcluster/netns"
 	lookasidev1 "github.com/roundabout-dev/roundabout/proto/lookaside/v1"
 	"github.com/roundabout-dev/roundabout/test/procs"
@@ -33,19 +32,7 @@ import (
 func startCluster(t *testing.T) (kubernetes.Interface, string) {
 	t.Helper()
 	netnstest.Require(t)
-	if controlplane.Assets() == "" {
-		t.Skip(controlplane.SkipMessage)
-	}
-	c, err := controlplane.Start(controlplane.Assets())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Stop() })
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := c.WriteAdminKubeconfig("agent", kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-	return kubernetes.NewForConfigOrDie(c.Config), kubeconfig
+	return controlplanetest.StartWithKubeconfig(t)
 }
 
 func createService(t *testing.T, c kubernetes.Interface, port int32) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +20,7 @@ import (
 	"github.com/roundabout-dev/roundabout/agent/filewatch/filewatchtest"
 	"github.com/roundabout-dev/roundabout/agent/pool"
 	"github.com/roundabout-dev/roundabout/greet/greettest"
-	"github.com/roundabout-dev/roundabout/localcluster/controlplane"
+	"github.com/roundabout-dev/roundabout/localcluster/controlplane/controlplanetest"
 	"github.com/roundabout-dev/roundabout/localcluster/netns"
 	"github.com/roundabout-dev/roundabout/localcluster/netns/netnstest"
 	"github.com/roundabout-dev/roundabout/test/procs"
@@ -40,19 +39,7 @@ const (
 func startCluster(t *testing.T) (kubernetes.Interface, string) {
 	t.Helper()
 	netnstest.Require(t)
-	if controlplane.Assets() == "" {
-		t.Skip(controlplane.SkipMessage)
-	}
-	c, err := controlplane.Start(controlplane.Assets())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Stop() })
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := c.WriteAdminKubeconfig("agent", kubeconfig); err != nil {
-		t.Fatal(err)
-	}
-	return kubernetes.NewForConfigOrDie(c.Config), kubeconfig
+	return controlplanetest.StartWithKubeconfig(t)
 }
 
 // cluster is the API objects the test changes.
