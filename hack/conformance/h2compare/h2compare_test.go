@@ -116,6 +116,17 @@ func TestParseReport(t *testing.T) {
 		t.Errorf("single run: %+v", c)
 	}
 
+	// Frame bytes XML cannot hold, such as the NUL that starts a gRPC
+	// message, are read as \xNN.
+	nul := strings.Replace(singleXML(true), "Timeout", "DATA Frame (length:5, data:\x00\x00\xff)", 1)
+	withNUL, err := ParseReport(write(t, dir, "nul.xml", nul), "http2/4.2/3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := withNUL.Cases[0]; c.Outcome != Fail || c.Actual != `DATA Frame (length:5, data:\x00\x00\xff)` {
+		t.Errorf("report with a NUL: %+v", c)
+	}
+
 	if _, err := ParseReport(write(t, dir, "empty.xml", "<testsuites></testsuites>"), ""); err == nil {
 		t.Error("a report without cases was accepted")
 	}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Outcome is the result of one h2spec test case against one target.
@@ -99,16 +100,40 @@ type innerXML struct {
 
 // resultElement matches a <failure> or <error> element. h2spec writes their
 // text unescaped (its struct field is ",innerxml"), so a server's GOAWAY debug
-// data with "<" or "&" in it would make the file invalid XML; escapeResults
-// escapes that text before decoding.
+// data with "<" or "&" in it, or frame bytes XML cannot hold (a NUL of a gRPC
+// message's prefix), would make the file invalid XML; escapeResults escapes
+// that text before decoding, writing such bytes as \xNN.
 var resultElement = regexp.MustCompile(`(?s)(<(failure|error)>)(.*?)(</(?:failure|error)>)`)
 
 func escapeResults(data []byte) []byte {
 	return resultElement.ReplaceAllFunc(data, func(m []byte) []byte {
 		s := resultElement.FindSubmatch(m)
 		text := html.EscapeString(html.UnescapeString(string(s[3])))
-		return []byte(string(s[1]) + text + string(s[4]))
+		return []byte(string(s[1]) + xmlChars(text) + string(s[4]))
 	})
+}
+
+// xmlChars writes the characters XML 1.0 does not allow in text, and bytes
+// that are not UTF-8, as \xNN.
+func xmlChars(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		allowed := r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0xD7FF) ||
+			(r >= 0xE000 && r <= 0xFFFD) || r >= 0x10000
+		if r == utf8.RuneError && size <= 1 {
+			allowed = false
+		}
+		if allowed {
+			b.WriteString(s[i : i+size])
+		} else {
+			for _, c := range []byte(s[i : i+size]) {
+				fmt.Fprintf(&b, "\\x%02x", c)
+			}
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // ParseReport reads the JUnit report h2spec writes with -j.
