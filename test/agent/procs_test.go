@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -9,11 +8,5 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if err := procs.Build("roundabout-agent", "greet-server", "greet-gateway"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(procs.Dir)
-	os.Exit(code)
+	os.Exit(procs.Run(m, "roundabout-agent", "greet-server", "greet-gateway"))
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,14 +16,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	netns.ReexecNode(func() int {
-		if err := procs.Build(); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e:", err)
-			return 1
-		}
-		defer os.RemoveAll(procs.Dir)
-		return m.Run()
-	})
+	netns.ReexecNode(func() int { return procs.Run(m) })
 }
 
 // TestDemo walks the whole scenario and fails on every expectation that

@@ -1,8 +1,6 @@
 package kubeagent
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/roundabout-dev/roundabout/localcluster/netns"
@@ -10,12 +8,5 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	netns.ReexecFunc(func() int {
-		if err := procs.Build("roundabout-agent", "greet-server", "greet-gateway"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(procs.Dir)
-		return m.Run()
-	})
+	netns.ReexecFunc(func() int { return procs.Run(m, "roundabout-agent", "greet-server", "greet-gateway") })
 }

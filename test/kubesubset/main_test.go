@@ -1,8 +1,6 @@
 package kubesubset
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/roundabout-dev/roundabout/localcluster/netns"
@@ -10,12 +8,5 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	netns.ReexecFunc(func() int {
-		if err := procs.Build("roundabout-agent"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(procs.Dir)
-		return m.Run()
-	})
+	netns.ReexecFunc(func() int { return procs.Run(m, "roundabout-agent") })
 }

@@ -29,6 +29,18 @@ var Binaries = map[string]string{
 // Dir holds the binaries built by Build.
 var Dir string
 
+// Run is the body of a TestMain that needs the named binaries (all of them
+// when none is named): it builds them, runs the tests and removes them, and
+// returns the exit code, 1 when a build failed.
+func Run(m *testing.M, names ...string) int {
+	if err := Build(names...); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(Dir)
+	return m.Run()
+}
+
 // Build builds the named Binaries, or all of them when none is named, into
 // a temporary directory and sets Dir. It is meant for TestMain; the caller
 // removes Dir when done.
