@@ -43,7 +43,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -60,6 +59,7 @@ import (
 
 	"github.com/roundabout-dev/roundabout/agent/discovery"
 	kubediscovery "github.com/roundabout-dev/roundabout/agent/discovery/kubernetes"
+	"github.com/roundabout-dev/roundabout/hack/lib/procstat"
 	"github.com/roundabout-dev/roundabout/localcluster/controlplane"
 )
 
@@ -380,8 +380,8 @@ func childNamed(name string) (int, error) {
 	me := os.Getpid()
 	for _, d := range dirs {
 		pid, _ := strconv.Atoi(filepath.Base(d))
-		f, err := procStat(pid)
-		if err != nil || f.comm != name || f.ppid != me {
+		st, err := procstat.ReadStat(pid)
+		if err != nil || st.Comm != name || st.PPID != me {
 			continue
 		}
 		return pid, nil
@@ -389,61 +389,23 @@ func childNamed(name string) (int, error) {
 	return 0, fmt.Errorf("no child process named %s", name)
 }
 
-type stat struct {
-	comm         string
-	ppid         int
-	utime, stime int64 // clock ticks
-}
-
-// procStat reads /proc/pid/stat; the command may hold spaces, so fields
-// are counted from its closing parenthesis.
-func procStat(pid int) (stat, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return stat{}, err
-	}
-	s := string(b)
-	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || closing < open {
-		return stat{}, fmt.Errorf("/proc/%d/stat: %q", pid, s)
-	}
-	rest := strings.Fields(s[closing+1:]) // rest[0] is field 3, state
-	if len(rest) < 13 {
-		return stat{}, fmt.Errorf("/proc/%d/stat: %q", pid, s)
-	}
-	var st stat
-	st.comm = s[open+1 : closing]
-	st.ppid, _ = strconv.Atoi(rest[1])
-	st.utime, _ = strconv.ParseInt(rest[11], 10, 64)
-	st.stime, _ = strconv.ParseInt(rest[12], 10, 64)
-	return st, nil
-}
-
-// clockTick is USER_HZ, the unit of utime and stime: 100 on Linux.
-const clockTick = 10 * time.Millisecond
-
-// cpuTime is the process's utime+stime.
+// cpuTime is the process's utime+stime, or 0 when it cannot be read.
 func cpuTime(pid int) time.Duration {
-	st, err := procStat(pid)
+	st, err := procstat.ReadStat(pid)
 	if err != nil {
 		return 0
 	}
-	return time.Duration(st.utime+st.stime) * clockTick
+	return st.CPU
 }
 
-// vmRSS is the process's resident set in bytes.
+// vmRSS is the process's resident set in bytes, or 0 when it cannot be
+// read.
 func vmRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	st, err := procstat.ReadStatus(pid, "VmRSS")
 	if err != nil {
 		return 0
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
+	return st["VmRSS"] << 10
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -42,6 +42,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/roundabout-dev/roundabout/greet/server"
+	"github.com/roundabout-dev/roundabout/hack/lib/procstat"
 	greetv1 "github.com/roundabout-dev/roundabout/proto/greet/v1"
 )
 
@@ -271,46 +272,9 @@ func (a *agent) runtimeMetrics() (goroutines, heapKiB, stackKiB int, err error) 
 	return goroutines, heapKiB / 1024, stackKiB / 1024, sc.Err()
 }
 
-// status reads fields of /proc/PID/status, in KiB or counts.
-func status(pid int, fields ...string) (map[string]int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int{}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || !slices.Contains(fields, k) {
-			continue
-		}
-		n, err := strconv.Atoi(strings.Fields(v)[0])
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", k, err)
-		}
-		out[k] = n
-	}
-	return out, nil
-}
-
-// cpuTicks is utime+stime of pid, in clock ticks.
-func cpuTicks(pid int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	u, err1 := strconv.Atoi(f[11])
-	st, err2 := strconv.Atoi(f[12])
-	return u + st, errors.Join(err1, err2)
-}
-
 // idleSettle is how long the live scenario leaves the agent alone, once
 // every endpoint is ready, before it measures the idle agent.
 const idleSettle = 5 * time.Second
-
-// clockTicks is USER_HZ, 100 on every Linux this runs on.
-const clockTicks = 100
 
 type sample struct {
 	rss, hwm, threads, goroutines int
@@ -318,7 +282,7 @@ type sample struct {
 }
 
 func (a *agent) sample() (sample, error) {
-	st, err := status(a.pid(), "VmRSS", "VmHWM", "Threads")
+	st, err := procstat.ReadStatus(a.pid(), "VmRSS", "VmHWM", "Threads")
 	if err != nil {
 		return sample{}, err
 	}
@@ -326,7 +290,7 @@ func (a *agent) sample() (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	return sample{rss: st["VmRSS"], hwm: st["VmHWM"], threads: st["Threads"], goroutines: g, heap: heap, stacks: stacks}, nil
+	return sample{rss: int(st["VmRSS"]), hwm: int(st["VmHWM"]), threads: int(st["Threads"]), goroutines: g, heap: heap, stacks: stacks}, nil
 }
 
 // call sends n unary Greet calls through the agent, 50 at a time.
@@ -597,17 +561,17 @@ func refusing(o options, missed *bool) error {
 	}
 	defer a.stop()
 	time.Sleep(o.settle) // the measurement is of the agent after this long, by definition
-	t0, err := cpuTicks(a.pid())
+	s0, err := procstat.ReadStat(a.pid())
 	if err != nil {
 		return err
 	}
 	start := time.Now()
 	time.Sleep(o.measure)
-	t1, err := cpuTicks(a.pid())
+	s1, err := procstat.ReadStat(a.pid())
 	if err != nil {
 		return err
 	}
-	share := float64(t1-t0) / clockTicks / time.Since(start).Seconds() * 100
+	share := float64(s1.CPU-s0.CPU) / float64(time.Since(start)) * 100
 	s, err := a.sample()
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/roundabout-dev/roundabout/hack/lib/procstat"
 )
 
 // Binaries are the programs a Runner starts.
@@ -120,40 +121,11 @@ type Mem struct {
 
 // ReadMem reads VmRSS and VmHWM from /proc/pid/status.
 func ReadMem(pid int) (Mem, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	st, err := procstat.ReadStatus(pid, "VmRSS", "VmHWM")
 	if err != nil {
 		return Mem{}, err
 	}
-	defer f.Close()
-	var m Mem
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		key, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		var dst *uint64
-		switch key {
-		case "VmRSS":
-			dst = &m.RSS
-		case "VmHWM":
-			dst = &m.Peak
-		default:
-			continue
-		}
-		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
-		if err != nil {
-			return Mem{}, fmt.Errorf("/proc/%d/status %s: %w", pid, key, err)
-		}
-		*dst = kb << 10
-	}
-	if err := sc.Err(); err != nil {
-		return Mem{}, err
-	}
-	if m.Peak == 0 {
-		return Mem{}, fmt.Errorf("/proc/%d/status has no VmHWM", pid)
-	}
-	return m, nil
+	return Mem{RSS: uint64(st["VmRSS"]) << 10, Peak: uint64(st["VmHWM"]) << 10}, nil
 }
 
 // freePort returns a TCP port that is free on host now.
