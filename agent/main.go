@@ -25,6 +25,7 @@ func main() {
 	if len(args) > 0 && config.IsHook(args[0]) {
 		err = hook(ctx, args[0], args[1:])
 	} else {
+		setProcs()
 		err = run(ctx, args)
 	}
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -114,7 +115,7 @@ func (a *agent) run(ctx context.Context, reg *prometheus.Registry) error {
 	a.startLive(runCtx, errc)
 	a.serveLookaside(errc)
 	a.log.Info("agent started", zap.Int("upstreams", len(a.upstreams)), zap.String("strategy", a.cfg.Strategy),
-		zap.Int("subset_size", a.cfg.SubsetSize), zap.String("admin", adm.Addr()))
+		zap.Int("subset_size", a.cfg.SubsetSize), zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)), zap.String("admin", adm.Addr()))
 	releaseStartupPages()
 	var err error
 	select {

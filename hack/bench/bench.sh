@@ -27,6 +27,8 @@
 #   BENCH_PORT_BASE  first of the five loopback ports the proxies use (default 18400)
 #   BENCH_BIN_DIR    where greet-server and roundabout-agent are (default bin/)
 #   BENCH_KEEP=1     keep the work directory with the configs, logs and reports
+#   BENCH_TARGETS    the rows to run, in order (default "direct agent haproxy nginx")
+#   BENCH_AGENT_ENV  extra environment of the agent only, e.g. "GOMAXPROCS=1"
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -68,6 +70,8 @@ PATH=$PATH:/usr/sbin:/sbin
 WORK=""
 RESULTS=""
 KEEP_WORK=${BENCH_KEEP:-0}
+read -r -a TARGETS <<<"${BENCH_TARGETS:-direct agent haproxy nginx}"
+read -r -a AGENT_ENV <<<"${BENCH_AGENT_ENV:-}"
 PIDS=()
 POLICY_RC_D=""
 
@@ -322,7 +326,7 @@ bench_agent() {
 	log "agent: 127.0.0.1:$AGENT_PORT"
 	require_free_port 127.0.0.1 "$AGENT_PORT"
 	require_free_port 127.0.0.1 "$AGENT_ADMIN_PORT"
-	start_bg agent "$BIN_DIR/roundabout-agent" --upstream greet --listen "127.0.0.1:$AGENT_PORT" \
+	start_bg agent env "${AGENT_ENV[@]}" "$BIN_DIR/roundabout-agent" --upstream greet --listen "127.0.0.1:$AGENT_PORT" \
 		--endpoints "$(endpoints)" --strategy round-robin \
 		--admin-addr "127.0.0.1:$AGENT_ADMIN_PORT" --log-level warn
 	pid=$STARTED_PID
@@ -478,10 +482,13 @@ main() {
 	start_greet_servers
 	local header
 	header=$(print_header)
-	bench_direct
-	bench_agent
-	bench_haproxy
-	bench_nginx
+	local t
+	for t in "${TARGETS[@]}"; do
+		case $t in
+		direct | agent | haproxy | nginx) "bench_$t" ;;
+		*) die "BENCH_TARGETS: unknown target \"$t\" (want direct, agent, haproxy or nginx)" ;;
+		esac
+	done
 	printf '%s\n' "$header"
 	print_table
 }

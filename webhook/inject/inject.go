@@ -43,7 +43,7 @@
 //   - Resources: in a Guaranteed pod the agent's requests equal its limits,
 //     so the pod stays Guaranteed; no resource annotation may be below the
 //     contract's floors; a pod with spec.resources shares that budget with
-//     the agent. GOMAXPROCS follows the CPU limit, or is 2.
+//     the agent. GOMAXPROCS follows the CPU limit, or is 1.
 //   - Placement: a native sidecar when Config.NativeSidecar or the pod's
 //     native-sidecar annotation says so; otherwise a regular container
 //     placed first, whose postStart hook holds the app until the agent is

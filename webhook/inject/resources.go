@@ -32,9 +32,9 @@ var (
 	memoryFloor = resource.MustParse(annotations.AgentMemoryFloor)
 )
 
-// DefaultGOMAXPROCS is the agent's GOMAXPROCS when it has no CPU limit, so
-// that it never starts one thread per core of a large node.
-const DefaultGOMAXPROCS = "2"
+// DefaultGOMAXPROCS is the agent's GOMAXPROCS when it has no CPU limit:
+// the contract's, which the agent also applies when the variable is unset.
+var DefaultGOMAXPROCS = strconv.Itoa(annotations.DefaultGOMAXPROCS)
 
 // agentResources are the agent's resources and the GOMAXPROCS that goes
 // with its CPU limit.
