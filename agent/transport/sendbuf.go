@@ -25,6 +25,13 @@ type sendBuf struct {
 	// inline is set while a goroutine other than the writer fills the
 	// buffer: Write then never blocks.
 	inline bool
+
+	// Set for the duration of one raw write, so that the function given to
+	// raw.Write is allocated once.
+	wn      int
+	werrno  syscall.Errno
+	wblock  bool
+	writeFn func(fd uintptr) bool
 }
 
 func newSendBuf(nc net.Conn, held *atomic.Int32) *sendBuf {
@@ -35,9 +42,18 @@ func newSendBuf(nc net.Conn, held *atomic.Int32) *sendBuf {
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			b.raw = raw
+			b.writeFn = b.writeRaw
 		}
 	}
 	return b
+}
+
+// writeRaw is the function raw.Write calls, at once and then, for a
+// blocking write, whenever the descriptor turns writable: one write(2) of
+// the buffer.
+func (b *sendBuf) writeRaw(fd uintptr) bool {
+	b.wn, b.werrno = rawSyscallIO(syscall.SYS_WRITE, fd, b.buf)
+	return b.werrno != syscall.EAGAIN || !b.wblock
 }
 
 // Write appends p; out of inline mode it first writes the buffer out when p
@@ -97,12 +113,9 @@ func (b *sendBuf) tryFlush() error {
 // idle, which at the request rates of a sidecar costs more than the write.
 func (b *sendBuf) rawWrite(block bool) error {
 	for len(b.buf) > 0 {
-		var n int
-		var errno syscall.Errno
-		err := b.raw.Write(func(fd uintptr) bool {
-			n, errno = rawSyscallIO(syscall.SYS_WRITE, fd, b.buf)
-			return errno != syscall.EAGAIN || !block
-		})
+		b.wn, b.werrno, b.wblock = 0, 0, block
+		err := b.raw.Write(b.writeFn)
+		n, errno := b.wn, b.werrno
 		if err != nil {
 			return err
 		}
