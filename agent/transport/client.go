@@ -36,7 +36,7 @@ func (c *Conn) onResponseHeaders(f *http2.MetaHeadersFrame) error {
 	end := f.StreamEnded()
 	c.markRecvEnd(s, end)
 	c.mu.Unlock()
-	fields := f.Fields // allocated afresh by the framer for every block
+	fields := f.Fields // a list of its own for every block (headerBlock.finish)
 	if end {
 		s.code = grpcStatus(fields)
 	}

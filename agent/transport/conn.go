@@ -94,6 +94,8 @@ type Conn struct {
 	canWrite bool // the handshake was written: wake may start the writer
 	stopped  bool // the connection failed: no goroutine may start
 
+	hb headerBlock // the header block being read (headers.go)
+
 	done    chan struct{}
 	closeMu sync.Once
 	wg      sync.WaitGroup // the goroutines the Conn started
@@ -157,8 +159,7 @@ func (c *Conn) initFraming(prefix []byte) {
 	c.sb = newSendBuf(c.nc, &c.bufs)
 	c.fr = http2.NewFramer(nil, &c.rd)
 	c.fr.SetMaxReadFrameSize(maxFrameSize)
-	c.fr.MaxHeaderListSize = c.cfg.MaxHeaderListSize
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.hb.init(c.cfg.MaxHeaderListSize)
 	c.fr.SetReuseFrames()
 	c.wfr = http2.NewFramer(c.sb, nil)
 	c.henc = hpack.NewEncoder(&headerSink{c})

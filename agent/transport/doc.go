@@ -8,7 +8,9 @@
 // client-role Conn; from then on HEADERS, DATA, trailers and RST_STREAM
 // received on one half are queued, unchanged in meaning, for the other half.
 // No gRPC message is decoded. Header blocks are decoded and re-encoded
-// because each connection has its own HPACK state.
+// because each connection has its own HPACK state; a Conn decodes them
+// itself (headers.go), with one decoder callback and one scratch field list
+// per connection, and checks them as x/net's framer does.
 //
 // A Conn is as strict with its peer as an HTTP/2 server must be, because one
 // client's mistake must not reach a connection other clients share: frames

@@ -83,7 +83,7 @@ type health struct {
 // saw is called by the reader for every frame read.
 func (h *health) saw(f http2.Frame) {
 	switch f.(type) {
-	case *http2.DataFrame, *http2.MetaHeadersFrame:
+	case *http2.DataFrame, *http2.HeadersFrame:
 		if !h.streamFrame.Load() {
 			h.streamFrame.Store(true)
 		}

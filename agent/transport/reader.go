@@ -99,11 +99,14 @@ func (c *Conn) dispatch(f http2.Frame) error {
 	switch f := f.(type) {
 	case *http2.DataFrame:
 		return c.onData(f)
-	case *http2.MetaHeadersFrame:
-		if c.role == roleServer {
-			return c.onRequestHeaders(f)
-		}
-		return c.onResponseHeaders(f)
+	case *http2.HeadersFrame:
+		c.hb.start(f)
+		return c.onHeaderFragment(f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.ContinuationFrame:
+		// The framer lets a CONTINUATION frame through only after a
+		// HEADERS frame, or CONTINUATION, of the same stream that did
+		// not end the block.
+		return c.onHeaderFragment(f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.RSTStreamFrame:
 		return c.onReset(f.StreamID, f.ErrCode)
 	case *http2.SettingsFrame:
@@ -122,6 +125,31 @@ func (c *Conn) dispatch(f http2.Frame) error {
 		return errConn(http2.ErrCodeProtocol, "PUSH_PROMISE with push disabled")
 	}
 	return nil
+}
+
+// onHeaderFragment decodes one fragment of a header block and, when it
+// ends the block, hands the block on: a request or trailers from the
+// client, a response or trailers from the upstream server.
+func (c *Conn) onHeaderFragment(frag []byte, ended bool) error {
+	if err := c.hb.write(frag); err != nil {
+		return err
+	}
+	if !ended {
+		return nil
+	}
+	f, err := c.hb.finish()
+	if err != nil {
+		var se http2.StreamError
+		if errors.As(err, &se) {
+			c.onStreamError(se)
+			return nil
+		}
+		return err
+	}
+	if c.role == roleServer {
+		return c.onRequestHeaders(f)
+	}
+	return c.onResponseHeaders(f)
 }
 
 // isIdleLocked reports whether id names a stream that was never opened.

@@ -59,8 +59,8 @@ func (c *Conn) onRequestHeaders(f *http2.MetaHeadersFrame) error {
 		c.resetByUs(id, http2.ErrCodeProtocol)
 		return nil
 	}
-	// The framer allocates every header block's fields afresh, so they are
-	// kept without a copy.
+	// Every header block has a field list of its own (headerBlock.finish),
+	// so it is kept without a copy.
 	end := f.StreamEnded()
 	c.mu.Lock()
 	s := c.newDownstream(id, f.Fields, end)
