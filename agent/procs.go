@@ -12,7 +12,7 @@ import (
 // sets from the agent's CPU limit, chose a number. The Go runtime's own
 // default, the node's CPUs or the container's CPU limit with a floor of
 // two, costs a sidecar more CPU per request than one thread does at the
-// rates it sees (README, "What it costs").
+// rates it sees (the README gives the figures, beside make bench).
 func setProcs() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(annotations.DefaultGOMAXPROCS)
