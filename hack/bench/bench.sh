@@ -28,7 +28,7 @@
 #   BENCH_BIN_DIR    where greet-server and roundabout-agent are (default bin/)
 #   BENCH_KEEP=1     keep the work directory with the configs, logs and reports
 #   BENCH_TARGETS    the rows to run, in order (default "direct agent haproxy nginx")
-#   BENCH_AGENT_ENV  extra environment of the agent only, e.g. "GOMAXPROCS=1"
+#   BENCH_AGENT_ENV  extra environment of the agent only, e.g. "GOMAXPROCS=2"
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -467,6 +467,13 @@ main() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	command -v go >/dev/null || die "go is not on PATH"
+	local t
+	for t in "${TARGETS[@]}"; do
+		case $t in
+		direct | agent | haproxy | nginx) ;;
+		*) die "BENCH_TARGETS: unknown target \"$t\" (want direct, agent, haproxy or nginx)" ;;
+		esac
+	done
 	ensure_packages
 	ensure_ghz
 	require_binary greet-server
@@ -482,12 +489,8 @@ main() {
 	start_greet_servers
 	local header
 	header=$(print_header)
-	local t
 	for t in "${TARGETS[@]}"; do
-		case $t in
-		direct | agent | haproxy | nginx) "bench_$t" ;;
-		*) die "BENCH_TARGETS: unknown target \"$t\" (want direct, agent, haproxy or nginx)" ;;
-		esac
+		"bench_$t"
 	done
 	printf '%s\n' "$header"
 	print_table
