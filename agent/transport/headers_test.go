@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/http2"
@@ -57,11 +58,7 @@ func TestHeaderBlock(t *testing.T) {
 		t.Fatalf("a later block changed the fields handed on earlier: kept %v, second %v", kept, second.Fields)
 	}
 
-	long := make([]byte, 250)
-	for i := range long {
-		long[i] = 'x'
-	}
-	over, err := decodeBlock(t, &b, enc, &buf, 1<<10, hf(":status", "200"), hf("x-long", string(long)))
+	over, err := decodeBlock(t, &b, enc, &buf, 1<<10, hf(":status", "200"), hf("x-long", strings.Repeat("x", 250)))
 	if err != nil || !over.Truncated || len(over.Fields) != 1 {
 		t.Fatalf("block above MaxHeaderListSize: %v, %v, want one field and Truncated", over, err)
 	}

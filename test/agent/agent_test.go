@@ -35,12 +35,18 @@ func startAgent(t *testing.T, args ...string) *agentProc {
 // launchAgent starts an agent for the upstream "greet" on free ports.
 func launchAgent(t *testing.T, args ...string) *agentProc {
 	t.Helper()
+	return launchAgentEnv(t, nil, args...)
+}
+
+// launchAgentEnv is launchAgent with env added to the agent's environment.
+func launchAgentEnv(t *testing.T, env []string, args ...string) *agentProc {
+	t.Helper()
 	a := &agentProc{
 		listen: "127.0.0.1:" + strconv.Itoa(procs.FreePort(t, "127.0.0.1")),
 		admin:  "127.0.0.1:" + strconv.Itoa(procs.FreePort(t, "127.0.0.1")),
 	}
 	args = append([]string{"--upstream", "greet", "--listen", a.listen, "--admin-addr", a.admin}, args...)
-	a.Proc = procs.Start(t, "roundabout-agent", nil, args...)
+	a.Proc = procs.Start(t, "roundabout-agent", env, args...)
 	return a
 }
 

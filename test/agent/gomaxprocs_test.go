@@ -15,12 +15,7 @@ import (
 func TestGOMAXPROCSDefaultsToContract(t *testing.T) {
 	servers := procs.GreetServers(t, "127.0.0.2")
 	for env, want := range map[string]int{"GOMAXPROCS=": annotations.DefaultGOMAXPROCS, "GOMAXPROCS=3": 3} {
-		a := &agentProc{
-			listen: "127.0.0.1:" + strconv.Itoa(procs.FreePort(t, "127.0.0.1")),
-			admin:  "127.0.0.1:" + strconv.Itoa(procs.FreePort(t, "127.0.0.1")),
-		}
-		a.Proc = procs.Start(t, "roundabout-agent", []string{env}, "--upstream", "greet", "--listen", a.listen,
-			"--admin-addr", a.admin, "--endpoints", strings.Join(servers, ","))
+		a := launchAgentEnv(t, []string{env}, "--endpoints", strings.Join(servers, ","))
 		waitLog(t, a, `"msg":"agent started"`, `"gomaxprocs":`+strconv.Itoa(want)+`,`)
 		if err := a.Stop(t); err != nil {
 			t.Fatalf("%s: agent exit after SIGTERM: %v", env, err)
