@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench.sh measures unary greet.v1.GreetService/Greet calls, one target after
-# another in one run on this machine, and prints one table:
+# bench.sh measures unary greet.v1.GreetService/Greet calls against every
+# target in one run on this machine, and prints one table:
 #
 #   direct    ghz straight to one greet-server (the limit)
 #   agent     bin/roundabout-agent, round robin over three greet-servers
@@ -8,13 +8,16 @@
 #   nginx     Debian's nginx, grpc_pass with pooled upstream connections
 #
 # Three greet-servers listen on 127.0.1.2, 127.0.1.3 and 127.0.1.4 :50051.
-# Each target gets the same runs, of the same length, with ghz v0.120.0 over
-# one HTTP/2 connection: (proxies only) ghz --rps 2000 while the proxy's RSS
-# is sampled, a warm-up at c=50, a measured run at c=50 as fast as it goes and
-# a measured run at a fixed 1000 rps; then, proxies only, a fixed 500 rps and
-# c=1 as fast as it goes. Over every measured run of a proxy its CPU time
-# (utime+stime from /proc/PID/stat) is recorded, for CPU per call answered.
-# Only ratios within one run mean much: the machine is shared.
+# Every proxy is started first; then each run is made against every target
+# in turn, with ghz v0.120.0 over one HTTP/2 connection: (proxies only) ghz
+# --rps 2000 while the proxy's RSS is sampled, a warm-up at c=50, a measured
+# run at c=50 as fast as it goes and a measured run at a fixed 1000 rps;
+# then, proxies only, a fixed 500 rps and c=1 as fast as it goes. The paced
+# runs and c=1 are made BENCH_ROUNDS times, in alternating order, so that
+# drift over the minutes of a run weighs on every row alike. Over every
+# measured run of a proxy its CPU time (utime+stime from /proc/PID/stat) is
+# recorded, for CPU per call answered. Only ratios within one run mean
+# much: the machine is shared.
 #
 # Needs bin/greet-server (and bin/roundabout-agent for the agent row; that row
 # is skipped when it is not built). Installs haproxy and nginx with apt-get
@@ -29,6 +32,7 @@
 #   BENCH_KEEP=1     keep the work directory with the configs, logs and reports
 #   BENCH_TARGETS    the rows to run, in order (default "direct agent haproxy nginx")
 #   BENCH_AGENT_ENV  extra environment of the agent only, e.g. "GOMAXPROCS=2"
+#   BENCH_ROUNDS     how many times the 2000, 1000 and 500 rps and c=1 runs are made (default 2)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -72,6 +76,7 @@ RESULTS=""
 KEEP_WORK=${BENCH_KEEP:-0}
 read -r -a TARGETS <<<"${BENCH_TARGETS:-direct agent haproxy nginx}"
 read -r -a AGENT_ENV <<<"${BENCH_AGENT_ENV:-}"
+ROUNDS=${BENCH_ROUNDS:-2}
 PIDS=()
 POLICY_RC_D=""
 
@@ -216,23 +221,26 @@ cpu_ticks() {
 	echo "$total"
 }
 
-# cpu_run DIR NAME PID ADDRESS GHZ-FLAGS...: one ghz run into DIR/NAME.json,
-# recording in DIR/cpu the clock ticks PID (and its children) used meanwhile.
+# cpu_run DIR REPORT PID ADDRESS GHZ-FLAGS...: one ghz run into DIR/REPORT.json,
+# recording in DIR/cpu the clock ticks PID (and its children) used meanwhile,
+# under the name of the run: REPORT without its round, "rps500" for
+# "rps500.2". benchtable adds up the rounds of a run.
 cpu_run() {
-	local dir=$1 name=$2 pid=$3 address=$4 before
+	local dir=$1 report=$2 pid=$3 address=$4 before
 	shift 4
 	before=$(cpu_ticks "$pid")
-	ghz_run "$dir/$name.json" "$address" "$@" || return 1
-	printf '%s=%s\n' "$name" "$(($(cpu_ticks "$pid") - before))" >>"$dir/cpu"
+	ghz_run "$dir/$report.json" "$address" "$@" || return 1
+	printf '%s=%s\n' "${report%%.*}" "$(($(cpu_ticks "$pid") - before))" >>"$dir/cpu"
 }
 
-# measure_serving_rss DIR ADDRESS PID: ghz at a fixed 2000 rps while PID's
-# VmRSS is sampled; records the highest sample, the VmHWM at the end and the
-# CPU time PID used.
+# measure_serving_rss DIR ADDRESS PID REPORT: ghz at a fixed 2000 rps into
+# DIR/REPORT.json while PID's VmRSS is sampled; records the highest sample,
+# the VmHWM at the end and the CPU time PID used. benchtable keeps the
+# largest of each memory figure over the rounds.
 measure_serving_rss() {
-	local dir=$1 address=$2 pid=$3 ghz_pid rss max=0 before
+	local dir=$1 address=$2 pid=$3 report=$4 ghz_pid rss max=0 before
 	before=$(cpu_ticks "$pid")
-	setsid "$GHZ" "${GHZ_FLAGS[@]}" -c "$CONCURRENCY" -o "$dir/rps$SERVING_RPS.json" --rps "$SERVING_RPS" \
+	setsid "$GHZ" "${GHZ_FLAGS[@]}" -c "$CONCURRENCY" -o "$dir/$report.json" --rps "$SERVING_RPS" \
 		--duration "$DURATION" "$address" 2>>"$WORK/ghz.log" &
 	ghz_pid=$!
 	PIDS+=("$ghz_pid")
@@ -252,26 +260,108 @@ measure_serving_rss() {
 	printf 'serving_rss_kib=%s\nserving_hwm_kib=%s\n' "$max" "$(tree_kib "$pid" VmHWM)" >>"$dir/memory"
 }
 
-# measure DIR ADDRESS [PID]: the runs every target gets, in the same order.
-# With PID (a proxy), also its memory at 2000 rps and its peak, its CPU time
-# over every measured run, and two more runs for CPU per request: a fixed
-# 500 rps at c=50, and c=1 (one call at a time) as fast as it goes.
-measure() {
-	local dir=$1 address=$2 pid=${3:-}
-	if [[ -z $pid ]]; then
-		ghz_run "$dir/warmup.json" "$address" --duration "$WARMUP" || return 1
-		ghz_run "$dir/c$CONCURRENCY.json" "$address" --duration "$DURATION" || return 1
-		ghz_run "$dir/rps$PACED_RPS.json" "$address" --duration "$DURATION" --rps "$PACED_RPS" || return 1
-		return 0
+# Targets being measured, in BENCH_TARGETS order, and what each one is:
+# its result directory, address, process (empty for direct) and the logs a
+# failure points to.
+LIVE=()
+declare -A DIR_OF=() ADDR_OF=() PID_OF=() LOGS_OF=()
+
+# add_target ID DIR ADDRESS PID LOGS: ID started and is measured from now on.
+add_target() {
+	LIVE+=("$1")
+	DIR_OF[$1]=$2
+	ADDR_OF[$1]=$3
+	PID_OF[$1]=$4
+	LOGS_OF[$1]=$5
+}
+
+# drop_target ID: a run of ID failed; its row says so, its process stops
+# and it is not measured again.
+drop_target() {
+	local id=$1 kept=() t
+	skip_target "${DIR_OF[$id]}" "failed; see ${LOGS_OF[$id]}"
+	[[ -z ${PID_OF[$id]} ]] || forget_pid "${PID_OF[$id]}"
+	for t in "${LIVE[@]}"; do
+		[[ $t == "$id" ]] || kept+=("$t")
+	done
+	LIVE=("${kept[@]}")
+}
+
+# measure_run ID REPORT GHZ-FLAGS...: one ghz run against ID into
+# REPORT.json in its directory; for a proxy, with the CPU time it used.
+measure_run() {
+	local id=$1 report=$2
+	shift 2
+	if [[ -n ${PID_OF[$id]} ]]; then
+		cpu_run "${DIR_OF[$id]}" "$report" "${PID_OF[$id]}" "${ADDR_OF[$id]}" "$@" && still_running "$id"
+	else
+		ghz_run "${DIR_OF[$id]}/$report.json" "${ADDR_OF[$id]}" "$@"
 	fi
-	printf 'clk_tck=%s\n' "$(getconf CLK_TCK)" >"$dir/cpu"
-	measure_serving_rss "$dir" "$address" "$pid" || return 1
-	ghz_run "$dir/warmup.json" "$address" --duration "$WARMUP" || return 1
-	cpu_run "$dir" "c$CONCURRENCY" "$pid" "$address" --duration "$DURATION" || return 1
-	cpu_run "$dir" "rps$PACED_RPS" "$pid" "$address" --duration "$DURATION" --rps "$PACED_RPS" || return 1
-	cpu_run "$dir" "rps$IDLE_RPS" "$pid" "$address" --duration "$DURATION" --rps "$IDLE_RPS" || return 1
-	CONCURRENCY=1 cpu_run "$dir" c1 "$pid" "$address" --duration "$DURATION" || return 1
-	printf 'peak_hwm_kib=%s\n' "$(tree_kib "$pid" VmHWM)" >>"$dir/memory"
+}
+
+# still_running ID: fails, with a note, when the proxy of ID has exited.
+# ghz exits 0 even when every call failed, so a proxy that died during a
+# run shows only here.
+still_running() {
+	kill -0 "${PID_OF[$1]}" 2>/dev/null && return 0
+	log "$1 exited during a run"
+	return 1
+}
+
+# The runs, one function each, called as run_NAME ID ROUND.
+run_serving() {
+	measure_serving_rss "${DIR_OF[$1]}" "${ADDR_OF[$1]}" "${PID_OF[$1]}" "rps$SERVING_RPS.$2" && still_running "$1"
+}
+run_warmup() { ghz_run "${DIR_OF[$1]}/warmup.json" "${ADDR_OF[$1]}" --duration "$WARMUP"; }
+run_saturated() { measure_run "$1" "c$CONCURRENCY" --duration "$DURATION"; }
+run_paced() { measure_run "$1" "rps$PACED_RPS.$2" --duration "$DURATION" --rps "$PACED_RPS"; }
+run_idle() { measure_run "$1" "rps$IDLE_RPS.$2" --duration "$DURATION" --rps "$IDLE_RPS"; }
+run_seq() { CONCURRENCY=1 measure_run "$1" "c1.$2" --duration "$DURATION"; }
+
+# in_turn RUN ROUNDS all|proxies: RUN against every target still measured
+# (or every proxy), ROUNDS times. Odd rounds go in BENCH_TARGETS order and
+# even rounds in reverse, so that no target is always measured first or
+# last: figures that drift over a minute, or that depend on what ran just
+# before, then weigh on every row alike. A target whose run fails is dropped.
+in_turn() {
+	local run=$1 rounds=$2 which=$3 r i id order
+	for ((r = 1; r <= rounds; r++)); do
+		order=()
+		for ((i = 0; i < ${#LIVE[@]}; i++)); do
+			if ((r % 2 == 1)); then
+				order+=("${LIVE[i]}")
+			else
+				order=("${LIVE[i]}" "${order[@]}")
+			fi
+		done
+		for id in "${order[@]}"; do
+			[[ $which == all || -n ${PID_OF[$id]} ]] || continue
+			"run_$run" "$id" "$r" || drop_target "$id"
+		done
+	done
+}
+
+# measure_all: the runs every target gets, each run in turn across the
+# targets. Proxies only: 2000 rps with their memory sampled, first, so that
+# their VmHWM after it is that of serving; 500 rps and c=1 for CPU per call;
+# their peak VmHWM at the end. Every target: a warm-up, c=50 as fast as it
+# goes, and 1000 rps. The runs whose figures are checked against each other
+# (2000, 1000 and 500 rps) and c=1 are made BENCH_ROUNDS times.
+measure_all() {
+	local id
+	for id in "${LIVE[@]}"; do
+		[[ -z ${PID_OF[$id]} ]] || printf 'clk_tck=%s\n' "$(getconf CLK_TCK)" >"${DIR_OF[$id]}/cpu"
+	done
+	in_turn serving "$ROUNDS" proxies
+	in_turn warmup 1 all
+	in_turn saturated 1 all
+	in_turn paced "$ROUNDS" all
+	in_turn idle "$ROUNDS" proxies
+	in_turn seq "$ROUNDS" proxies
+	for id in "${LIVE[@]}"; do
+		[[ -z ${PID_OF[$id]} ]] ||
+			printf 'peak_hwm_kib=%s\n' "$(tree_kib "${PID_OF[$id]}" VmHWM)" >>"${DIR_OF[$id]}/memory"
+	done
 }
 
 # new_target N ID LABEL: makes the result directory of one row and prints it.
@@ -309,14 +399,14 @@ start_greet_servers() {
 
 # ---------------------------------------------------------------- targets
 
-bench_direct() {
+start_direct() {
 	local dir
 	dir=$(new_target 1 direct "direct (${SERVER_IPS[0]}:$SERVER_PORT)")
 	log "direct: ${SERVER_IPS[0]}:$SERVER_PORT"
-	measure "$dir" "${SERVER_IPS[0]}:$SERVER_PORT" || skip_target "$dir" "failed; see $WORK/ghz.log"
+	add_target direct "$dir" "${SERVER_IPS[0]}:$SERVER_PORT" "" "$WORK/ghz.log"
 }
 
-bench_agent() {
+start_agent() {
 	local dir pid
 	dir=$(new_target 2 agent "roundabout-agent (round-robin)")
 	if [[ ! -x $BIN_DIR/roundabout-agent ]]; then
@@ -332,12 +422,10 @@ bench_agent() {
 	pid=$STARTED_PID
 	if ! wait_port agent "$pid" 127.0.0.1 "$AGENT_PORT" || ! wait_agent_ready "$pid"; then
 		skip_target "$dir" "did not start; see $WORK/agent.log"
-	elif ! measure "$dir" "127.0.0.1:$AGENT_PORT" "$pid"; then
-		skip_target "$dir" "failed; see $WORK/ghz.log and $WORK/agent.log"
-	else
-		agent_split >"$dir/split" || log "agent: no per-server counts from /metrics"
+		forget_pid "$pid"
+		return 0
 	fi
-	forget_pid "$pid"
+	add_target agent "$dir" "127.0.0.1:$AGENT_PORT" "$pid" "$WORK/ghz.log and $WORK/agent.log"
 }
 
 # wait_agent_ready PID: waits up to 10 s for the admin /readyz to answer 200.
@@ -364,7 +452,7 @@ agent_split() {
 		END { for (ep in n) printf "%s %d\n", ep, n[ep] }'
 }
 
-bench_haproxy() {
+start_haproxy() {
 	local dir pid version
 	version=$(haproxy -v | awk 'NR == 1 { sub(/-.*/, "", $3); print $3 }')
 	dir=$(new_target 3 haproxy "haproxy $version (h2, roundrobin)")
@@ -378,12 +466,10 @@ bench_haproxy() {
 	pid=$STARTED_PID
 	if ! wait_port haproxy "$pid" 127.0.0.1 "$HAPROXY_PORT"; then
 		skip_target "$dir" "did not start; see $WORK/haproxy.log"
-	elif ! measure "$dir" "127.0.0.1:$HAPROXY_PORT" "$pid"; then
-		skip_target "$dir" "failed; see $WORK/ghz.log and $WORK/haproxy.log"
-	else
-		haproxy_split >"$dir/split" || log "haproxy: no per-server counts from the stats socket"
+		forget_pid "$pid"
+		return 0
 	fi
-	forget_pid "$pid"
+	add_target haproxy "$dir" "127.0.0.1:$HAPROXY_PORT" "$pid" "$WORK/ghz.log and $WORK/haproxy.log"
 }
 
 # haproxy_split: cumulative streams per server (stot) from the stats socket.
@@ -394,7 +480,7 @@ haproxy_split() {
 			$1 == "greet" && $2 != "BACKEND" && $2 != "FRONTEND" { printf "%s %d\n", $2, $col["stot"] }'
 }
 
-bench_nginx() {
+start_nginx() {
 	local dir pid version
 	version=$(nginx -v 2>&1 | sed -n 's|.*nginx/\([^ ]*\).*|\1|p')
 	dir=$(new_target 4 nginx "nginx $version (grpc_pass, keepalive)")
@@ -408,12 +494,28 @@ bench_nginx() {
 	pid=$STARTED_PID
 	if ! wait_port nginx "$pid" 127.0.0.1 "$NGINX_PORT"; then
 		skip_target "$dir" "did not start; see $WORK/nginx-error.log"
-	elif ! measure "$dir" "127.0.0.1:$NGINX_PORT" "$pid"; then
-		skip_target "$dir" "failed; see $WORK/ghz.log and $WORK/nginx-error.log"
+		forget_pid "$pid"
+		return 0
 	fi
-	# Stopping nginx flushes its buffered access log.
-	forget_pid "$pid"
-	[[ -f $dir/skip ]] || nginx_split >"$dir/split" || log "nginx: no per-server counts from the access log"
+	add_target nginx "$dir" "127.0.0.1:$NGINX_PORT" "$pid" "$WORK/ghz.log and $WORK/nginx-error.log"
+}
+
+# collect_splits: the requests per server of every proxy measured to the
+# end, read from the proxy itself.
+collect_splits() {
+	local id dir
+	for id in "${LIVE[@]}"; do
+		dir=${DIR_OF[$id]}
+		case $id in
+		agent) agent_split >"$dir/split" || log "agent: no per-server counts from /metrics" ;;
+		haproxy) haproxy_split >"$dir/split" || log "haproxy: no per-server counts from the stats socket" ;;
+		nginx)
+			# Stopping nginx flushes its buffered access log.
+			forget_pid "${PID_OF[$id]}"
+			nginx_split >"$dir/split" || log "nginx: no per-server counts from the access log"
+			;;
+		esac
+	done
 }
 
 # nginx_split: requests per server from the access log of upstream addresses.
@@ -447,6 +549,8 @@ render_template() {
 print_header() {
 	printf 'Proxy benchmark: unary %s, ghz %s, --connections 1 -c %d, %s per run after a %s warm-up\n' \
 		"$CALL" "$GHZ_VERSION" "$CONCURRENCY" "$DURATION" "$WARMUP"
+	printf 'each run is made against every target in turn; rounds of the 2000, 1000 and 500 rps and c=1 runs (BENCH_ROUNDS): %d\n' \
+		"$ROUNDS"
 	printf 'date: %s   cores: %s   load average at start: %s\n' \
 		"$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	printf 'servers: %s (%s)\n' "$(endpoints)" "$BIN_DIR/greet-server"
@@ -474,6 +578,7 @@ main() {
 		*) die "BENCH_TARGETS: unknown target \"$t\" (want direct, agent, haproxy or nginx)" ;;
 		esac
 	done
+	[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS: \"$ROUNDS\" is not a whole number of at least 1"
 	ensure_packages
 	ensure_ghz
 	require_binary greet-server
@@ -490,8 +595,10 @@ main() {
 	local header
 	header=$(print_header)
 	for t in "${TARGETS[@]}"; do
-		"bench_$t"
+		"start_$t"
 	done
+	measure_all
+	collect_splits
 	printf '%s\n' "$header"
 	print_table
 }

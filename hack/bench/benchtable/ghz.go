@@ -11,6 +11,7 @@ import (
 // Latencies are nanoseconds, as ghz writes time.Duration values.
 type ghzReport struct {
 	Count          int                `json:"count"`
+	Total          time.Duration      `json:"total"`
 	RPS            float64            `json:"rps"`
 	StatusCodes    map[string]int     `json:"statusCodeDistribution"`
 	Latencies      []ghzLatencyBucket `json:"latencyDistribution"`
@@ -29,8 +30,9 @@ type ghzLatencyBucket struct {
 // latencies to count as measured at that rate.
 const reachedShare = 0.95
 
-// load is one ghz run reduced to the figures the table prints. TargetRPS is
-// the run's --rps, 0 when it ran as fast as it could.
+// load is one ghz run, or the rounds of one run, reduced to the figures the
+// table prints. TargetRPS is the run's --rps, 0 when it ran as fast as it
+// could; Total is how long it lasted, 0 when the report does not say.
 type load struct {
 	TargetRPS int
 	RPS       float64
@@ -38,6 +40,8 @@ type load struct {
 	P99       time.Duration
 	Count     int
 	Failed    int
+	Total     time.Duration
+	Rounds    int
 }
 
 // readLoad parses the ghz JSON report in path.
@@ -67,7 +71,45 @@ func summarize(rep ghzReport, path string) (load, error) {
 		P99:       p99,
 		Count:     rep.Count,
 		Failed:    rep.Count - rep.StatusCodes["OK"],
+		Total:     rep.Total,
+		Rounds:    1,
 	}, nil
+}
+
+// combine reduces the rounds of one run to one load: calls and failures
+// are added up, the rate is the calls over the time of all rounds (the mean
+// of the rounds' rates when a report lacks its time), and p50 and p99 are
+// the means of the rounds'. Every round must have been made at the same
+// --rps.
+func combine(rounds []load) (load, error) {
+	if len(rounds) == 0 {
+		return load{}, fmt.Errorf("no rounds to combine")
+	}
+	out := load{TargetRPS: rounds[0].TargetRPS}
+	var p50, p99 time.Duration
+	var rps float64
+	timed := true
+	for _, r := range rounds {
+		if r.TargetRPS != out.TargetRPS {
+			return load{}, fmt.Errorf("rounds made at %d and %d rps", out.TargetRPS, r.TargetRPS)
+		}
+		out.Count += r.Count
+		out.Failed += r.Failed
+		out.Total += r.Total
+		out.Rounds += r.Rounds
+		p50 += r.P50
+		p99 += r.P99
+		rps += r.RPS
+		timed = timed && r.Total > 0
+	}
+	n := time.Duration(len(rounds))
+	out.P50, out.P99 = p50/n, p99/n
+	if timed {
+		out.RPS = float64(out.Count) / out.Total.Seconds()
+	} else {
+		out.RPS = rps / float64(len(rounds))
+	}
+	return out, nil
 }
 
 func percentile(buckets []ghzLatencyBucket, pct int) (time.Duration, bool) {

@@ -29,7 +29,7 @@ func TestReadLoadPicksRateLatenciesAndFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := load{TargetRPS: 1000, RPS: 9876.5, P50: 2500 * time.Microsecond, P99: 9100 * time.Microsecond, Count: 1000, Failed: 3}
+	want := load{TargetRPS: 1000, RPS: 9876.5, P50: 2500 * time.Microsecond, P99: 9100 * time.Microsecond, Count: 1000, Failed: 3, Rounds: 1}
 	if got != want {
 		t.Fatalf("readLoad = %+v, want %+v", got, want)
 	}

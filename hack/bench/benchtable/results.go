@@ -14,30 +14,29 @@ import (
 
 // Files a target directory may hold; bench.sh writes them.
 const (
-	fileLabel     = "label"        // display name, one line
-	fileSkip      = "skip"         // why the target was not measured
-	fileSaturated = "c50.json"     // ghz report at full speed, c=50
-	filePaced     = "rps1000.json" // ghz report at a fixed 1000 rps
-	fileServing   = "rps2000.json" // ghz report at a fixed 2000 rps, memory sampled meanwhile
-	fileIdle      = "rps500.json"  // proxies: ghz report at a fixed 500 rps
-	fileSeq       = "c1.json"      // proxies: ghz report at c=1, as fast as it goes
-	fileMemory    = "memory"       // key=value lines, sizes in KiB
-	fileCPU       = "cpu"          // key=value lines: clk_tck, and clock ticks per run
-	fileSplit     = "split"        // "endpoint count" lines
+	fileLabel  = "label"  // display name, one line
+	fileSkip   = "skip"   // why the target was not measured
+	fileMemory = "memory" // key=value lines, sizes in KiB
+	fileCPU    = "cpu"    // key=value lines: clk_tck, and clock ticks per run
+	fileSplit  = "split"  // "endpoint count" lines
 )
 
-// Keys of the cpu file: clk_tck is the clock ticks per second; every other
-// key is a run, named as its report without ".json", with the utime+stime
-// ticks the proxy used during it.
+// Runs a target directory may hold, each as ghz JSON reports: RUN.json for
+// a run made once, RUN.1.json, RUN.2.json and so on for one made in rounds.
+// The same names are the keys of the cpu file, each with the utime+stime
+// ticks the proxy used during the run, one line per round; keyClkTck is
+// the clock ticks per second.
 const (
 	keyClkTck  = "clk_tck"
-	runSat     = "c50"
-	runIdle    = "rps500"
-	runServing = "rps2000"
-	runSeq     = "c1"
+	runSat     = "c50"     // full speed, c=50
+	runPaced   = "rps1000" // a fixed 1000 rps
+	runServing = "rps2000" // a fixed 2000 rps, memory sampled meanwhile
+	runIdle    = "rps500"  // proxies: a fixed 500 rps
+	runSeq     = "c1"      // proxies: c=1, as fast as it goes
 )
 
-// Keys of the memory file.
+// Keys of the memory file, each the largest value over the lines that give
+// it (one per round of the 2000 rps run).
 const (
 	keyPeakHWM    = "peak_hwm_kib"    // VmHWM after every run of the target
 	keyServingRSS = "serving_rss_kib" // highest VmRSS sampled while serving 2000 rps
@@ -100,25 +99,18 @@ func readTarget(dir string) (target, error) {
 		return t, nil
 	}
 	var err error
-	if t.Saturated, err = readOptionalLoad(filepath.Join(dir, fileSaturated)); err != nil {
-		return t, err
-	}
-	if t.Paced, err = readOptionalLoad(filepath.Join(dir, filePaced)); err != nil {
-		return t, err
-	}
-	if t.Serving, err = readOptionalLoad(filepath.Join(dir, fileServing)); err != nil {
-		return t, err
-	}
-	if t.Idle, err = readOptionalLoad(filepath.Join(dir, fileIdle)); err != nil {
-		return t, err
-	}
-	if t.Seq, err = readOptionalLoad(filepath.Join(dir, fileSeq)); err != nil {
-		return t, err
+	for _, r := range []struct {
+		run string
+		to  **load
+	}{{runSat, &t.Saturated}, {runPaced, &t.Paced}, {runServing, &t.Serving}, {runIdle, &t.Idle}, {runSeq, &t.Seq}} {
+		if *r.to, err = readRun(dir, r.run); err != nil {
+			return t, err
+		}
 	}
 	if t.Memory, err = readMemory(filepath.Join(dir, fileMemory)); err != nil {
 		return t, err
 	}
-	if t.CPU, err = readKeyInts(filepath.Join(dir, fileCPU), "a number of clock ticks"); err != nil {
+	if t.CPU, err = readCPU(filepath.Join(dir, fileCPU)); err != nil {
 		return t, err
 	}
 	t.Split, err = readSplit(filepath.Join(dir, fileSplit))
@@ -135,28 +127,55 @@ func readLine(path, def string) string {
 	return strings.TrimSpace(line)
 }
 
-func readOptionalLoad(path string) (*load, error) {
-	l, err := readLoad(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+// readRun reads the reports of run in dir, RUN.json or its rounds
+// RUN.N.json, and combines them. It returns nil when there is none.
+func readRun(dir, run string) (*load, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, run+".[0-9]*.json"))
 	if err != nil {
 		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, run+".json")); err == nil {
+		paths = append(paths, filepath.Join(dir, run+".json"))
+	}
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	rounds := make([]load, 0, len(paths))
+	for _, p := range paths {
+		l, err := readLoad(p)
+		if err != nil {
+			return nil, err
+		}
+		rounds = append(rounds, l)
+	}
+	l, err := combine(rounds)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", dir, run, err)
 	}
 	return &l, nil
 }
 
+// readMemory reads the memory file, keeping the largest value of a key.
 func readMemory(path string) (map[string]int64, error) {
-	return readKeyInts(path, "a number of KiB")
+	return readKeyInts(path, "a number of KiB", func(a, b int64) int64 { return max(a, b) })
 }
 
-// readKeyInts reads key=value lines of integers; what names the unit in errors.
-func readKeyInts(path, what string) (map[string]int64, error) {
+// readCPU reads the cpu file, adding up the rounds of a run.
+func readCPU(path string) (map[string]int64, error) {
+	return readKeyInts(path, "a number of clock ticks", func(a, b int64) int64 { return a + b })
+}
+
+// readKeyInts reads key=value lines of integers, merging the values of a
+// key that appears again; what names the unit in errors.
+func readKeyInts(path, what string, merge func(a, b int64) int64) (map[string]int64, error) {
 	m := map[string]int64{}
 	err := scanFields(path, "=", func(key, value string) error {
 		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil {
 			return fmt.Errorf("%s: %s=%q is not %s", path, key, value, what)
+		}
+		if old, ok := m[key]; ok {
+			n = merge(old, n)
 		}
 		m[key] = n
 		return nil
