@@ -104,7 +104,8 @@ type Conn struct {
 	err     error
 	readAny atomic.Bool // a frame was read since the last keepalive check
 	pingAck chan struct{}
-	health  health // client role: probes and keepalive PINGs
+	acks    pingAcks // PING acknowledgements owed to the peer (pingack.go)
+	health  health   // client role: probes and keepalive PINGs
 	// upOpen counts, on a server-role Conn, the upstream halves of its
 	// calls that have not ended. It exceeds the open streams while resets
 	// of the client are still on their way upstream.

@@ -56,25 +56,14 @@ func (c *Conn) applySettingLocked(s http2.Setting) error {
 }
 
 // unblockLocked puts a stream waiting for its window back in line.
-func (c *Conn) unblockLocked(s *Stream) {
+// It reports whether it did.
+func (c *Conn) unblockLocked(s *Stream) bool {
 	if s.blocked && s.sendWin > 0 {
 		s.blocked = false
 		c.requeue(s)
+		return true
 	}
-}
-
-func (c *Conn) onPing(f *http2.PingFrame) {
-	if f.IsAck() {
-		select {
-		case c.pingAck <- struct{}{}:
-		default:
-		}
-		return
-	}
-	c.mu.Lock()
-	c.queueCtrlLocked(writeOp{typ: http2.FramePing, ack: true, ping: f.Data})
-	c.mu.Unlock()
-	c.later(c)
+	return false
 }
 
 func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
@@ -85,6 +74,7 @@ func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 			c.mu.Unlock()
 			return errConn(http2.ErrCodeFlowControl, "WINDOW_UPDATE overflows the connection window")
 		}
+		unblocked := len(c.connBlocked) > 0
 		for _, s := range c.connBlocked {
 			s.blocked = false
 			c.requeue(s)
@@ -92,7 +82,11 @@ func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 		clear(c.connBlocked)
 		c.connBlocked = c.connBlocked[:0]
 		c.mu.Unlock()
-		c.later(c)
+		// A window that lets nothing out needs no write: the write would
+		// carry only what waits for one, such as a PING acknowledgement.
+		if unblocked {
+			c.later(c)
+		}
 		return nil
 	}
 	s := c.streams[f.StreamID]
@@ -106,15 +100,15 @@ func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 	}
 	s.sendWin += int64(f.Increment)
 	overflow := s.sendWin > maxWindow
-	if !overflow {
-		c.unblockLocked(s)
-	}
+	unblocked := !overflow && c.unblockLocked(s)
 	c.mu.Unlock()
 	if overflow {
 		c.resetByUs(f.StreamID, http2.ErrCodeFlowControl)
 		return nil
 	}
-	c.later(c)
+	if unblocked {
+		c.later(c)
+	}
 	return nil
 }
 
@@ -203,6 +197,7 @@ func (c *Conn) fail(err error) {
 		c.err = err
 		streams := c.allStreamsLocked()
 		c.mu.Unlock()
+		ackFlusher.unlist(c)
 		c.leaveHealth()
 		close(c.done)
 		c.nc.Close()

@@ -55,7 +55,12 @@
 // without a goroutine hand-off. It leaves the work to the connection's
 // writer when that writer is busy, when the socket does not take every
 // byte, or past a budget of bytes, so a peer that does not read never
-// blocks a reader. Sockets are read and written with read(2) and write(2)
+// blocks a reader. A PING acknowledgement on a connection that writes
+// often waits, first in its control queue, for the next frames to that
+// peer, for at most pingAckDelay (pingack.go): gRPC peers PING after every
+// request or response they receive, and an acknowledgement written alone
+// costs a write and a wake-up of the peer each time. Sockets are read and
+// written with read(2) and write(2)
 // made directly on the non-blocking descriptor, waiting in the network
 // poller as net.Conn does (sendbuf.go): the system calls of net.Conn wake
 // the runtime's monitor thread whenever the process was idle, which at a

@@ -16,8 +16,11 @@ func (c *Conn) readLoop() {
 	defer c.rd.close()
 	defer c.flushPending()
 	for {
-		if len(c.pend) > 0 && !c.frameBuffered() {
-			c.flushPending()
+		if !c.frameBuffered() {
+			ackFlusher.poll(c)
+			if len(c.pend) > 0 {
+				c.flushPending()
+			}
 		}
 		f, err := c.fr.ReadFrame()
 		if err != nil {

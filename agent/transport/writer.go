@@ -171,6 +171,9 @@ func (c *Conn) isClosing() bool {
 }
 
 func (c *Conn) writeOps(ops []writeOp) error {
+	if len(ops) > 0 {
+		c.acks.wrote(monoNow())
+	}
 	for i := range ops {
 		op := &ops[i]
 		if err := c.writeOp(op); err != nil {
@@ -257,6 +260,9 @@ func (c *Conn) maxFrame() uint32 {
 func (c *Conn) collect(ops []writeOp, ended []*Stream, budget int) ([]writeOp, []*Stream) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(c.ctrl.ops) > 0 {
+		c.acks.waiting = false // a PING acknowledgement leaves now
+	}
 	ops = append(ops, c.ctrl.ops...)
 	clear(c.ctrl.ops)
 	c.ctrl.ops = c.ctrl.ops[:0]

@@ -1,0 +1,164 @@
+package transport
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+func TestPingAcksWaitOnlyOnAConnectionThatWritesOften(t *testing.T) {
+	ms := int64(time.Millisecond)
+	var a pingAcks
+	if a.writesOften(0) {
+		t.Fatal("a connection that never wrote counts as writing often")
+	}
+	now := 100 * ms
+	a.wrote(now)
+	if a.writesOften(now) {
+		t.Fatal("one write counts as writing often")
+	}
+	for range 20 {
+		now += ms
+		a.wrote(now)
+	}
+	if !a.writesOften(now) {
+		t.Fatalf("writes every 1 ms (average gap %v) do not count as often", time.Duration(a.gap.Load()))
+	}
+	if a.writesOften(now + int64(pingAckDelay)) {
+		t.Fatalf("still writing often %v after the last write", pingAckDelay)
+	}
+	for range 20 {
+		now += 3 * int64(pingAckDelay) / 2
+		a.wrote(now)
+	}
+	if a.writesOften(now) {
+		t.Fatalf("writes every %v count as often", 3*pingAckDelay/2)
+	}
+}
+
+// busy makes the Conn count as one that writes often, as if it had just
+// written every millisecond.
+func busy(c *Conn) {
+	c.acks.gap.Store(int64(time.Millisecond))
+	c.acks.last.Store(monoNow())
+}
+
+// readUntilSettingsAck reads the server's SETTINGS and its acknowledgement
+// of the client's.
+func (s *serving) readUntilSettingsAck(t *testing.T) {
+	t.Helper()
+	s.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		f, err := s.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no SETTINGS acknowledgement: %v", err)
+		}
+		if sf, ok := f.(*http2.SettingsFrame); ok && sf.IsAck() {
+			return
+		}
+	}
+}
+
+func TestPingAckOnABusyConnectionIsSentAloneAfterTheDelay(t *testing.T) {
+	s := serveTCP(t, Config{})
+	s.handshake(t)
+	s.readUntilSettingsAck(t)
+	busy(s.conn)
+	sent := time.Now()
+	if err := s.fr.WritePing(false, [8]byte{7}); err != nil {
+		t.Fatal(err)
+	}
+	s.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	f, err := s.fr.ReadFrame()
+	if err != nil {
+		t.Fatalf("no PING acknowledgement: %v", err)
+	}
+	p, ok := f.(*http2.PingFrame)
+	if !ok || !p.IsAck() || p.Data != [8]byte{7} {
+		t.Fatalf("got %v, want the PING acknowledged", f)
+	}
+	if waited := time.Since(sent); waited < pingAckDelay {
+		t.Fatalf("acknowledged after %v: a busy connection waits %v for other frames", waited, pingAckDelay)
+	}
+}
+
+func TestPingAckOnABusyConnectionLeavesFirstWithTheNextWrite(t *testing.T) {
+	s := serveTCP(t, Config{})
+	s.handshake(t)
+	s.readUntilSettingsAck(t)
+	busy(s.conn)
+	if err := s.fr.WritePing(false, [8]byte{9}); err != nil {
+		t.Fatal(err)
+	}
+	types := s.refusedRequest(t, [8]byte{9})
+	if len(types) < 2 || types[0] != http2.FramePing {
+		t.Fatalf("first write held frames %v, want the PING acknowledgement first and the refusal after it", types)
+	}
+}
+
+// refusedRequest sends a request, which the test's handler refuses at
+// once, and returns the types of the frames of the first write that
+// follows. One write arrives whole on loopback, so frames written
+// together are read together. A PING acknowledgement among them must
+// carry ping.
+func (s *serving) refusedRequest(t *testing.T, ping [8]byte) []http2.FrameType {
+	t.Helper()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range []hpack.HeaderField{hf(":method", "POST"), hf(":scheme", "http"), hf(":path", "/greet.v1.GreetService/Greet"),
+		hf(":authority", "greet"), hf("content-type", "application/grpc"), hf("te", "trailers")} {
+		enc.WriteField(f)
+	}
+	if err := s.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndHeaders: true, EndStream: true}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	s.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := s.nc.Read(buf)
+	if err != nil {
+		t.Fatalf("nothing written after the request: %v", err)
+	}
+	fr := http2.NewFramer(nil, bytes.NewReader(buf[:n]))
+	var types []http2.FrameType
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return types
+		}
+		types = append(types, f.Header().Type)
+		if p, ok := f.(*http2.PingFrame); ok && (!p.IsAck() || p.Data != ping) {
+			t.Fatalf("got %v, want the acknowledgement of PING %v", f, ping)
+		}
+	}
+}
+
+func TestCloseUnlistsAConnWithPingAcks(t *testing.T) {
+	s := serveTCP(t, Config{})
+	s.handshake(t)
+	s.readUntilSettingsAck(t)
+	busy(s.conn)
+	if err := s.fr.WritePing(false, [8]byte{3}); err != nil {
+		t.Fatal(err)
+	}
+	// The acknowledgement waited, so the Conn was listed; it left with the
+	// refusal, and the listing stays until the flusher next looks.
+	if types := s.refusedRequest(t, [8]byte{3}); len(types) == 0 || types[0] != http2.FramePing {
+		t.Fatalf("first write held frames %v, want the PING acknowledgement first", types)
+	}
+	listed := func() bool {
+		ackFlusher.mu.Lock()
+		defer ackFlusher.mu.Unlock()
+		return slices.Contains(ackFlusher.conns, s.conn)
+	}
+	if !listed() {
+		t.Skip("the flusher's sweep dropped the Conn before the test looked")
+	}
+	s.conn.Close()
+	if listed() {
+		t.Fatal("a closed Conn is still listed for its PING acknowledgements")
+	}
+}
