@@ -69,6 +69,9 @@
 // a goroutine of its own started by a timer that the client-role Conns
 // share, that ping a connection on which requests wait with nothing read
 // (keepalive.go). Nothing in the data path starts a goroutine per stream
-// or sets a timer, and Close returns once the Conn's goroutines, health
-// checks included, have ended; none starts after that.
+// or sets a timer per stream or per frame: the one timer of the waiting
+// PING acknowledgements is shared by every Conn and runs only while some
+// wait. Close returns once the Conn's goroutines, health checks included,
+// have ended; none starts after that, and the shared timer no longer
+// reaches the Conn.
 package transport

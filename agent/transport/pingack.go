@@ -9,19 +9,20 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// pingAckDelay bounds how long the acknowledgement of a PING may wait for
-// other frames to the same peer to go with it.
+// pingAckDelay is how long the acknowledgement of a PING waits for other
+// frames to the same peer to go with it, before it is sent alone: by the
+// next reader about to wait for its socket, or by ackFlusher's timer, so
+// at most ackSweep later.
 //
 // gRPC peers send a PING (BDP estimation) whenever DATA reaches them and no
 // PING of theirs is outstanding: a client after each response, a server
 // after each request. Answered at once, each costs a write of its own, and
 // on loopback a write wakes the peer, which is most of what the write
 // costs. On a connection that writes often, the acknowledgement waits
-// instead in the control queue, ahead of anything else, and leaves with the
-// next frames written to that peer; if none come within pingAckDelay, it
-// is sent alone (ackFlusher). A connection that writes less often than every
-// pingAckDelay answers at once, since waiting would cost it a wake-up of
-// its own. Keepalive timeouts are seconds, so the delay changes nothing
+// instead in the control queue, ahead of anything else, and leaves with
+// the next frames written to that peer. A connection that writes less
+// often than every pingAckDelay answers at once, since waiting would cost
+// it a wake-up of its own. Keepalive timeouts are seconds, so the delay changes nothing
 // for a peer that checks liveness.
 const pingAckDelay = 10 * time.Millisecond
 
