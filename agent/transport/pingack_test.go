@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"net"
 	"slices"
 	"testing"
 	"time"
@@ -70,6 +71,10 @@ func TestPingAckOnABusyConnectionIsSentAloneAfterTheDelay(t *testing.T) {
 	busy(s.conn)
 	sent := time.Now()
 	if err := s.fr.WritePing(false, [8]byte{7}); err != nil {
+		t.Fatal(err)
+	}
+	// A window update that lets nothing out is no reason to write.
+	if err := s.fr.WriteWindowUpdate(0, 1<<20); err != nil {
 		t.Fatal(err)
 	}
 	s.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -160,5 +165,59 @@ func TestCloseUnlistsAConnWithPingAcks(t *testing.T) {
 	s.conn.Close()
 	if listed() {
 		t.Fatal("a closed Conn is still listed for its PING acknowledgements")
+	}
+}
+
+func TestFlusherHandsDueAcksToThePollingReader(t *testing.T) {
+	pipe := func() *Conn {
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		return newConn(a, roleServer, Config{})
+	}
+	var f flusher
+	t.Cleanup(func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.timer != nil {
+			f.timer.Stop()
+		}
+	})
+	due, notYet, via := pipe(), pipe(), pipe()
+	now := monoNow()
+	wait := func(c *Conn, since int64) {
+		c.mu.Lock()
+		c.acks.waiting, c.acks.since = true, since
+		c.mu.Unlock()
+		f.list(c, since)
+	}
+	wait(due, now-2*int64(pingAckDelay))
+	wait(notYet, now)
+	if next := f.next.Load(); next != now-int64(pingAckDelay) {
+		t.Fatalf("next deadline = %d, want the earlier one, %d", next, now-int64(pingAckDelay))
+	}
+	f.poll(via)
+	if !slices.Equal(via.pend, []*Conn{due}) {
+		t.Fatalf("the polling reader was handed %v, want only the Conn whose acknowledgement is due", via.pend)
+	}
+	if due.acks.waiting || due.acks.listed {
+		t.Fatal("the Conn handed on still counts as waiting, or is still listed")
+	}
+	if !notYet.acks.waiting || !slices.Equal(f.conns, []*Conn{notYet}) {
+		t.Fatalf("listed %v, want the Conn whose acknowledgement is not due yet", f.conns)
+	}
+	if next := f.next.Load(); next != now+int64(pingAckDelay) {
+		t.Fatalf("next deadline = %d, want that of the Conn still waiting, %d", next, now+int64(pingAckDelay))
+	}
+	// An acknowledgement that left with other frames is dropped when the
+	// flusher next looks, and nothing is handed on for it.
+	notYet.mu.Lock()
+	notYet.acks.waiting = false
+	notYet.mu.Unlock()
+	via.pend = via.pend[:0]
+	f.mu.Lock()
+	f.flushLocked(via)
+	f.mu.Unlock()
+	if len(via.pend) != 0 || len(f.conns) != 0 || f.next.Load() != 0 {
+		t.Fatalf("after the acknowledgement left: handed %v, listed %v, next %d; want nothing", via.pend, f.conns, f.next.Load())
 	}
 }
