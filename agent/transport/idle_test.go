@@ -137,8 +137,8 @@ func (r *relay) waitIdle(t *testing.T, when string) {
 
 // connGoroutines counts, from a dump of every goroutine's stack, those in
 // a Conn's read loop, those of them called by Serve, and the other
-// goroutines running a Conn's code, leaving out the shared timer of the
-// health checks.
+// goroutines running a Conn's code, leaving out the shared timers of the
+// health checks and of the PING acknowledgements.
 func connGoroutines() (readers, serves, others int) {
 	buf := make([]byte, 1<<20)
 	for {
@@ -151,9 +151,10 @@ func connGoroutines() (readers, serves, others int) {
 	}
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		switch {
-		case strings.Contains(g, "transport.(*healthGroup).run"):
-			// The health checks' timer, shared by the Conns of a tick:
-			// not a goroutine of any Conn.
+		case strings.Contains(g, "transport.(*healthGroup).run"), strings.Contains(g, "transport.(*flusher).sweep"):
+			// The health checks' timer, shared by the Conns of a tick,
+			// and that of the waiting PING acknowledgements, shared by
+			// every Conn: not goroutines of any Conn.
 		case strings.Contains(g, "transport.(*Conn).readLoop"):
 			readers++
 			if strings.Contains(g, "transport.(*Conn).Serve") {
