@@ -71,19 +71,30 @@ func (s *serving) handshake(t *testing.T, settings ...http2.Setting) {
 	}
 }
 
-// goAway reads until a GOAWAY arrives and returns its code.
-func (s *serving) goAway(t *testing.T) http2.ErrCode {
+// readUntil reads frames, for at most 5 s, until match accepts one, and
+// returns it; what names that frame when none comes.
+func (s *serving) readUntil(t *testing.T, what string, match func(http2.Frame) bool) http2.Frame {
 	t.Helper()
 	s.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
 		f, err := s.fr.ReadFrame()
 		if err != nil {
-			t.Fatalf("no GOAWAY before the connection ended: %v", err)
+			t.Fatalf("no %s before the connection ended: %v", what, err)
 		}
-		if ga, ok := f.(*http2.GoAwayFrame); ok {
-			return ga.ErrCode
+		if match(f) {
+			return f
 		}
 	}
+}
+
+// goAway reads until a GOAWAY arrives and returns its code.
+func (s *serving) goAway(t *testing.T) http2.ErrCode {
+	t.Helper()
+	f := s.readUntil(t, "GOAWAY", func(f http2.Frame) bool {
+		_, ok := f.(*http2.GoAwayFrame)
+		return ok
+	})
+	return f.(*http2.GoAwayFrame).ErrCode
 }
 
 // ended waits for Serve to return.

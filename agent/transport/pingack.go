@@ -22,8 +22,8 @@ import (
 // instead in the control queue, ahead of anything else, and leaves with
 // the next frames written to that peer. A connection that writes less
 // often than every pingAckDelay answers at once, since waiting would cost
-// it a wake-up of its own. Keepalive timeouts are seconds, so the delay changes nothing
-// for a peer that checks liveness.
+// it a wake-up of its own. Keepalive timeouts are seconds, so the delay
+// changes nothing for a peer that checks liveness.
 const pingAckDelay = 10 * time.Millisecond
 
 // pingAcks is the state of a Conn's delayed PING acknowledgements.

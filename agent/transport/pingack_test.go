@@ -48,31 +48,27 @@ func busy(c *Conn) {
 	c.acks.last.Store(monoNow())
 }
 
-// readUntilSettingsAck reads the server's SETTINGS and its acknowledgement
-// of the client's.
-func (s *serving) readUntilSettingsAck(t *testing.T) {
+// pingedWhileBusy is a server-role Conn past its handshake, made to count
+// as one that writes often, that was then sent a PING carrying data; it
+// returns the Conn and when the PING was sent.
+func pingedWhileBusy(t *testing.T, data [8]byte) (*serving, time.Time) {
 	t.Helper()
-	s.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		f, err := s.fr.ReadFrame()
-		if err != nil {
-			t.Fatalf("no SETTINGS acknowledgement: %v", err)
-		}
-		if sf, ok := f.(*http2.SettingsFrame); ok && sf.IsAck() {
-			return
-		}
+	s := serveTCP(t, Config{})
+	s.handshake(t)
+	s.readUntil(t, "SETTINGS acknowledgement", func(f http2.Frame) bool {
+		sf, ok := f.(*http2.SettingsFrame)
+		return ok && sf.IsAck()
+	})
+	busy(s.conn)
+	sent := time.Now()
+	if err := s.fr.WritePing(false, data); err != nil {
+		t.Fatal(err)
 	}
+	return s, sent
 }
 
 func TestPingAckOnABusyConnectionIsSentAloneAfterTheDelay(t *testing.T) {
-	s := serveTCP(t, Config{})
-	s.handshake(t)
-	s.readUntilSettingsAck(t)
-	busy(s.conn)
-	sent := time.Now()
-	if err := s.fr.WritePing(false, [8]byte{7}); err != nil {
-		t.Fatal(err)
-	}
+	s, sent := pingedWhileBusy(t, [8]byte{7})
 	// A window update that lets nothing out is no reason to write.
 	if err := s.fr.WriteWindowUpdate(0, 1<<20); err != nil {
 		t.Fatal(err)
@@ -92,13 +88,7 @@ func TestPingAckOnABusyConnectionIsSentAloneAfterTheDelay(t *testing.T) {
 }
 
 func TestPingAckOnABusyConnectionLeavesFirstWithTheNextWrite(t *testing.T) {
-	s := serveTCP(t, Config{})
-	s.handshake(t)
-	s.readUntilSettingsAck(t)
-	busy(s.conn)
-	if err := s.fr.WritePing(false, [8]byte{9}); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := pingedWhileBusy(t, [8]byte{9})
 	types := s.refusedRequest(t, [8]byte{9})
 	if len(types) < 2 || types[0] != http2.FramePing {
 		t.Fatalf("first write held frames %v, want the PING acknowledgement first and the refusal after it", types)
@@ -142,13 +132,7 @@ func (s *serving) refusedRequest(t *testing.T, ping [8]byte) []http2.FrameType {
 }
 
 func TestCloseUnlistsAConnWithPingAcks(t *testing.T) {
-	s := serveTCP(t, Config{})
-	s.handshake(t)
-	s.readUntilSettingsAck(t)
-	busy(s.conn)
-	if err := s.fr.WritePing(false, [8]byte{3}); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := pingedWhileBusy(t, [8]byte{3})
 	// The acknowledgement waited, so the Conn was listed; it left with the
 	// refusal, and the listing stays until the flusher next looks.
 	if types := s.refusedRequest(t, [8]byte{3}); len(types) == 0 || types[0] != http2.FramePing {
